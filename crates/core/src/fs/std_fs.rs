@@ -1,0 +1,172 @@
+//! [`FileSystem`] over `std::fs` (Unix).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{FileSystem, LockGuard, RandomAccessFile, WritableFile};
+
+/// The real file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StdFs;
+
+impl StdFs {
+    /// A shareable handle, the usual way to pass a file system around.
+    pub fn shared() -> Arc<dyn FileSystem> {
+        Arc::new(StdFs)
+    }
+}
+
+struct StdWritable {
+    file: File,
+    len: u64,
+}
+
+impl WritableFile for StdWritable {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        self.file.write_all(data)?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+struct StdRandomAccess {
+    file: File,
+}
+
+impl RandomAccessFile for StdRandomAccess {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+}
+
+/// Holds the locked file; the OS releases an flock when its descriptor closes.
+struct StdLock {
+    _file: File,
+}
+
+impl LockGuard for StdLock {}
+
+impl FileSystem for StdFs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(Box::new(StdWritable { file, len: 0 }))
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
+        Ok(Arc::new(StdRandomAccess {
+            file: File::open(path)?,
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            // Names that are not UTF-8 cannot be strata's; skip them.
+            if let Ok(name) = entry?.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        path.try_exists()
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        // flock(2) locks belong to the open file description, so a second
+        // open of the same directory in this very process is refused too.
+        match file.try_lock() {
+            Ok(()) => Ok(Box::new(StdLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is locked", path.display()),
+            )),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::DirLock;
+
+    #[test]
+    fn write_read_rename_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = StdFs;
+        let a = dir.path().join("a");
+        let mut w = fs.create(&a).unwrap();
+        w.append(b"hello ").unwrap();
+        w.append(b"world").unwrap();
+        w.sync().unwrap();
+        assert_eq!(w.len(), 11);
+        drop(w);
+        let r = fs.open(&a).unwrap();
+        let mut buf = [0; 5];
+        r.read_at(6, &mut buf).unwrap();
+        assert_eq!(&buf, b"world");
+        let err = r.read_at(8, &mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let b = dir.path().join("b");
+        fs.rename(&a, &b).unwrap();
+        fs.sync_dir(dir.path()).unwrap();
+        assert_eq!(fs.list(dir.path()).unwrap(), vec!["b".to_string()]);
+        assert_eq!(fs.read_all(&b).unwrap(), b"hello world");
+        fs.remove(&b).unwrap();
+        assert!(!fs.exists(&b).unwrap());
+    }
+
+    #[test]
+    fn second_lock_in_same_process_is_refused_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DirLock::acquire(&StdFs, dir.path()).unwrap();
+        let err = DirLock::acquire(&StdFs, dir.path()).unwrap_err();
+        assert!(matches!(err, crate::Error::Locked { .. }), "{err}");
+        drop(first);
+        DirLock::acquire(&StdFs, dir.path()).unwrap();
+    }
+}
