@@ -1,0 +1,327 @@
+//! [`Block`] (a validated, shareable block) and [`BlockIter`] (a cursor over it).
+
+use std::cmp::Ordering;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strata_core::coding::{decode_fixed32, decode_varint32};
+use strata_core::{Error, Result};
+
+use super::{KeyComparator, U32_LEN};
+
+/// A decoded block: the raw bytes plus where its restart array starts.
+/// Cloning is cheap (reference-counted bytes).
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    data: Bytes,
+    /// Offset of the restart array; entries occupy `data[..restarts_offset]`.
+    restarts_offset: usize,
+    num_restarts: usize,
+    file: Arc<Path>,
+    /// Absolute offset of the block in `file`, for error messages.
+    offset: u64,
+}
+
+impl Block {
+    /// Validates the restart array of `data`.
+    ///
+    /// # Errors
+    /// `Corruption` if the block is too short for its restart array, or a
+    /// restart offset is out of order or outside the entry region.
+    pub(crate) fn decode(data: Bytes, file: Arc<Path>, offset: u64) -> Result<Block> {
+        let corrupt =
+            |at: usize, reason: String| Error::corruption(&*file, offset + at as u64, reason);
+        let len = data.len();
+        let count_at = len
+            .checked_sub(U32_LEN)
+            .ok_or_else(|| corrupt(0, format!("block of {len} bytes has no restart count")))?;
+        let num_restarts = decode_fixed32(&data[count_at..]).unwrap_or(0) as usize;
+        let restarts_offset = num_restarts
+            .checked_mul(U32_LEN)
+            .and_then(|n| count_at.checked_sub(n))
+            .ok_or_else(|| {
+                corrupt(
+                    count_at,
+                    format!("restart count {num_restarts} does not fit a {len}-byte block"),
+                )
+            })?;
+        let mut prev: Option<u32> = None;
+        for i in 0..num_restarts {
+            let at = restarts_offset + i * U32_LEN;
+            let r = decode_fixed32(&data[at..]).unwrap_or(u32::MAX);
+            let in_order = prev.is_none_or(|p| r > p);
+            let in_range = (r as usize) < restarts_offset || (restarts_offset == 0 && r == 0);
+            if !in_order || !in_range {
+                return Err(corrupt(at, format!("restart point {i} has bad offset {r}")));
+            }
+            prev = Some(r);
+        }
+        Ok(Block {
+            data,
+            restarts_offset,
+            num_restarts,
+            file,
+            offset,
+        })
+    }
+
+    /// Bytes held, for cache accounting.
+    pub(crate) fn size(&self) -> usize {
+        self.data.len()
+    }
+
+    /// A cursor over the block, ordering keys with `cmp`. It starts invalid.
+    pub(crate) fn iter(&self, cmp: KeyComparator) -> BlockIter {
+        BlockIter {
+            block: self.clone(),
+            cmp,
+            current: self.restarts_offset,
+            next_offset: self.restarts_offset,
+            restart_index: self.num_restarts,
+            key: Vec::new(),
+            value: 0..0,
+            error: None,
+        }
+    }
+
+    fn restart_point(&self, index: usize) -> usize {
+        let at = self.restarts_offset + index * U32_LEN;
+        // In range: `decode` checked every restart slot.
+        self.data
+            .get(at..)
+            .and_then(decode_fixed32)
+            .map_or(self.restarts_offset, |r| r as usize)
+    }
+}
+
+/// One decoded entry header.
+struct Entry {
+    shared: usize,
+    unshared: Range<usize>,
+    value: Range<usize>,
+}
+
+/// A cursor over a [`Block`]. Invalid until positioned by a seek; becomes
+/// invalid when it steps off either end or meets corrupt bytes (then
+/// [`BlockIter::status`] reports the corruption).
+#[derive(Debug)]
+pub(crate) struct BlockIter {
+    block: Block,
+    cmp: KeyComparator,
+    /// Offset of the current entry; `== restarts_offset` when invalid.
+    current: usize,
+    /// Offset just past the current entry.
+    next_offset: usize,
+    /// Index of the restart interval holding `current`.
+    restart_index: usize,
+    key: Vec<u8>,
+    value: Range<usize>,
+    /// First corruption met: (offset inside the block, reason).
+    error: Option<(usize, String)>,
+}
+
+impl BlockIter {
+    /// True if positioned on an entry.
+    pub(crate) fn valid(&self) -> bool {
+        self.current < self.block.restarts_offset
+    }
+
+    /// The current key. REQUIRES: [`BlockIter::valid`].
+    pub(crate) fn key(&self) -> &[u8] {
+        debug_assert!(self.valid());
+        &self.key
+    }
+
+    /// The current value. REQUIRES: [`BlockIter::valid`].
+    pub(crate) fn value(&self) -> &[u8] {
+        debug_assert!(self.valid());
+        self.block.data.get(self.value.clone()).unwrap_or_default()
+    }
+
+    /// The current value as a zero-copy slice of the block.
+    /// REQUIRES: [`BlockIter::valid`].
+    pub(crate) fn value_bytes(&self) -> Bytes {
+        debug_assert!(self.valid());
+        self.block.data.slice(self.value.clone())
+    }
+
+    /// `Ok` unless corrupt bytes were met.
+    pub(crate) fn status(&self) -> Result<()> {
+        match &self.error {
+            None => Ok(()),
+            Some((at, reason)) => Err(Error::corruption(
+                &*self.block.file,
+                self.block.offset + *at as u64,
+                reason.clone(),
+            )),
+        }
+    }
+
+    /// Positions on the first entry (invalid if the block is empty).
+    pub(crate) fn seek_to_first(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        self.seek_to_restart(0);
+        self.parse_next();
+    }
+
+    /// Positions on the last entry (invalid if the block is empty).
+    pub(crate) fn seek_to_last(&mut self) {
+        if self.error.is_some() || self.block.num_restarts == 0 {
+            self.invalidate();
+            return;
+        }
+        self.seek_to_restart(self.block.num_restarts - 1);
+        while self.parse_next() && self.next_offset < self.block.restarts_offset {}
+    }
+
+    /// Positions on the first entry whose key is `>= target`; invalid if none.
+    pub(crate) fn seek(&mut self, target: &[u8]) {
+        if self.error.is_some() || self.block.num_restarts == 0 {
+            self.invalidate();
+            return;
+        }
+        // Binary search for the last restart point whose key is < target.
+        let cmp = self.cmp;
+        let (mut left, mut right) = (0, self.block.num_restarts - 1);
+        while left < right {
+            let mid = left + (right - left).div_ceil(2);
+            let Some(key) = self.restart_key(mid) else {
+                return;
+            };
+            if cmp(key, target) == Ordering::Less {
+                left = mid;
+            } else {
+                right = mid - 1;
+            }
+        }
+        self.seek_to_restart(left);
+        while self.parse_next() {
+            if (self.cmp)(&self.key, target) != Ordering::Less {
+                return;
+            }
+        }
+    }
+
+    /// Steps to the next entry. REQUIRES: [`BlockIter::valid`].
+    pub(crate) fn next(&mut self) {
+        debug_assert!(self.valid());
+        self.parse_next();
+    }
+
+    /// Steps to the previous entry (invalid before the first).
+    /// REQUIRES: [`BlockIter::valid`].
+    pub(crate) fn prev(&mut self) {
+        debug_assert!(self.valid());
+        let original = self.current;
+        // Back up to the restart interval that starts before `original`.
+        while self.block.restart_point(self.restart_index) >= original {
+            if self.restart_index == 0 {
+                self.invalidate();
+                return;
+            }
+            self.restart_index -= 1;
+        }
+        self.seek_to_restart(self.restart_index);
+        // Walk forward to the entry that ends at `original`.
+        while self.parse_next() && self.next_offset < original {}
+    }
+
+    fn invalidate(&mut self) {
+        self.current = self.block.restarts_offset;
+        self.next_offset = self.block.restarts_offset;
+        self.restart_index = self.block.num_restarts;
+        self.key.clear();
+        self.value = 0..0;
+    }
+
+    fn corrupt(&mut self, at: usize, reason: impl Into<String>) {
+        if self.error.is_none() {
+            self.error = Some((at, reason.into()));
+        }
+        self.invalidate();
+    }
+
+    /// Prepares to parse the entry at restart point `index`.
+    fn seek_to_restart(&mut self, index: usize) {
+        self.key.clear();
+        self.restart_index = index;
+        self.next_offset = self.block.restart_point(index);
+        self.current = self.next_offset;
+    }
+
+    /// Decodes the key stored whole at restart point `index`.
+    fn restart_key(&mut self, index: usize) -> Option<&[u8]> {
+        let at = self.block.restart_point(index);
+        match self.decode_entry(at) {
+            Some(e) if e.shared == 0 => self.block.data.get(e.unshared),
+            Some(_) => {
+                self.corrupt(at, format!("restart point {index} has a shared key prefix"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Decodes the entry header at `at`; on bad bytes records the corruption.
+    fn decode_entry(&mut self, at: usize) -> Option<Entry> {
+        let limit = self.block.restarts_offset;
+        let parsed = (|| {
+            let region = self.block.data.get(at..limit)?;
+            let (shared, n1) = decode_varint32(region)?;
+            let (unshared, n2) = decode_varint32(region.get(n1..)?)?;
+            let (value_len, n3) = decode_varint32(region.get(n1 + n2..)?)?;
+            let key_start = at + n1 + n2 + n3;
+            let key_end = key_start.checked_add(unshared as usize)?;
+            let value_end = key_end.checked_add(value_len as usize)?;
+            (value_end <= limit).then_some(Entry {
+                shared: shared as usize,
+                unshared: key_start..key_end,
+                value: key_end..value_end,
+            })
+        })();
+        if parsed.is_none() {
+            self.corrupt(at, "entry header or lengths run past the entry region");
+        }
+        parsed
+    }
+
+    /// Moves to the entry at `next_offset`; false (and invalid) at the end or
+    /// on corruption.
+    fn parse_next(&mut self) -> bool {
+        self.current = self.next_offset;
+        if self.current >= self.block.restarts_offset {
+            self.invalidate();
+            return false;
+        }
+        let at = self.current;
+        let Some(entry) = self.decode_entry(at) else {
+            return false;
+        };
+        if entry.shared > self.key.len() {
+            self.corrupt(
+                at,
+                format!(
+                    "entry shares {} bytes of a {}-byte key",
+                    entry.shared,
+                    self.key.len()
+                ),
+            );
+            return false;
+        }
+        self.key.truncate(entry.shared);
+        self.key
+            .extend_from_slice(self.block.data.get(entry.unshared).unwrap_or_default());
+        self.value = entry.value.clone();
+        self.next_offset = entry.value.end;
+        while self.restart_index + 1 < self.block.num_restarts
+            && self.block.restart_point(self.restart_index + 1) <= self.current
+        {
+            self.restart_index += 1;
+        }
+        true
+    }
+}

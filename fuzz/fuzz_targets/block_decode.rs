@@ -1,0 +1,6 @@
+//! Fuzz target: see `strata_sstable::fuzzing::block_decode` for what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    strata_sstable::fuzzing::block_decode(data);
+});

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS (default 600) and prints libFuzzer's
+# final stats line per target. Needs nightly and cargo-fuzz.
+set -euo pipefail
+secs=${1:-600}
+cd "$(dirname "$0")/../fuzz"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+for t in sst_open_and_scan block_decode wal_read bloom_probe; do
+  mkdir -p "corpus/$t"
+  echo "== $t (${secs}s)"
+  cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 2>&1 \
+    | grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' || true
+done
