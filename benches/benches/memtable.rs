@@ -9,21 +9,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use strata_benches::{KEY_LEN, VALUE_LEN, mix};
 use strata_core::ValueKind;
 use strata_memtable::MemTable;
 
 const ENTRIES: usize = 1_000_000;
-const KEY_LEN: usize = 16;
-const VALUE_LEN: usize = 100;
-const GETS_PER_ITER: usize = 1_000;
 
-/// SplitMix64: a deterministic, well-mixed stand-in for random keys.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+const GETS_PER_ITER: usize = 1_000;
 
 /// `ENTRIES` distinct 16-byte keys in random order (hex of a bijective mix).
 fn keys() -> Vec<Bytes> {
