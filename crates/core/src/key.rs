@@ -77,15 +77,12 @@ impl ValueKind {
 
 /// Packs a sequence number and kind into the 8-byte trailer value.
 ///
-/// # Panics
-/// In debug builds, if `seqno > MAX_SEQNO` (a caller bug, never disk data).
+/// A `seqno` above [`MAX_SEQNO`] saturates to it: for a seek key that means
+/// "newest", the only meaning a larger snapshot can have. Writers never get
+/// that far: write batches and table builders refuse such sequence numbers.
 #[inline]
 pub fn pack_trailer(seqno: SeqNo, kind: ValueKind) -> u64 {
-    debug_assert!(
-        seqno <= MAX_SEQNO,
-        "sequence number {seqno} exceeds 56 bits"
-    );
-    (seqno << 8) | kind as u64
+    (seqno.min(MAX_SEQNO) << 8) | kind as u64
 }
 
 /// Splits a trailer into sequence number and kind; `None` if the kind is unknown.
@@ -325,6 +322,20 @@ mod tests {
         assert!(seek < InternalKey::new(&b"k"[..], 7, ValueKind::Put));
         assert!(seek < InternalKey::new(&b"k"[..], 6, ValueKind::Delete));
         assert!(seek > InternalKey::new(&b"k"[..], 8, ValueKind::Put));
+    }
+
+    #[test]
+    fn oversized_seqno_saturates_instead_of_wrapping() {
+        let newest = InternalKey::seek_key(&b"k"[..], u64::MAX).encode();
+        let real = InternalKey::new(&b"k"[..], MAX_SEQNO - 1, ValueKind::Put).encode();
+        assert_eq!(
+            compare_internal_keys(&newest, &real),
+            std::cmp::Ordering::Less
+        );
+        assert_eq!(
+            unpack_trailer(pack_trailer(u64::MAX, ValueKind::Put)),
+            Some((MAX_SEQNO, ValueKind::Put))
+        );
     }
 
     #[test]

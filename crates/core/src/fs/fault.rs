@@ -48,6 +48,10 @@ pub enum FsOp {
     List,
     /// [`FileSystem::sync_dir`].
     SyncDir,
+    /// [`FileSystem::create_dir_all`].
+    CreateDir,
+    /// [`FileSystem::exists`].
+    Exists,
     /// [`FileSystem::lock`].
     Lock,
 }
@@ -120,7 +124,7 @@ impl State {
     fn check(&mut self, op: FsOp) -> io::Result<()> {
         match self.tick(op) {
             Injected::None => Ok(()),
-            _ => Err(injected(op)),
+            _ => Err(injected_error(op)),
         }
     }
 
@@ -139,7 +143,7 @@ impl State {
     }
 }
 
-fn injected(op: FsOp) -> io::Error {
+fn injected_error(op: FsOp) -> io::Error {
     io::Error::other(format!("injected fault in {op:?}"))
 }
 
@@ -255,14 +259,18 @@ impl WritableFile for MemWritable {
         if s.epoch != self.epoch {
             return Err(dead_handle());
         }
-        let written = match s.tick(FsOp::Append) {
+        let injected = s.tick(FsOp::Append);
+        let written = match injected {
             Injected::None => data,
-            Injected::Fail => return Err(injected(FsOp::Append)),
+            Injected::Fail => return Err(injected_error(FsOp::Append)),
             Injected::Tear(keep) => &data[..keep.min(data.len())],
         };
+        let torn = written.len() < data.len() || !matches!(injected, Injected::None);
         s.inode_mut(self.inode)?.data.extend_from_slice(written);
         self.len += written.len() as u64;
-        if written.len() < data.len() {
+        if torn {
+            // Even a tear that kept every byte fails: the writer never
+            // learned that its write completed.
             return Err(io::Error::other("injected torn write"));
         }
         Ok(())
@@ -399,12 +407,14 @@ impl FileSystem for FaultFs {
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
-        let s = self.state.lock();
+        let mut s = self.state.lock();
+        s.check(FsOp::Exists)?;
         Ok(s.names.contains_key(path) || s.dirs.contains(path))
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
+        s.check(FsOp::CreateDir)?;
         for ancestor in dir.ancestors() {
             if !ancestor.as_os_str().is_empty() {
                 s.dirs.insert(ancestor.to_path_buf());
@@ -517,6 +527,17 @@ mod tests {
         fs.clear_faults();
         w.sync().unwrap();
         assert_eq!(fs.read_all(&dir.join("f")).unwrap(), b"ac");
+    }
+
+    #[test]
+    fn a_tear_that_keeps_every_byte_still_fails() {
+        let (fs, dir) = setup();
+        let mut w = fs.create(&dir.join("f")).unwrap();
+        fs.tear_nth_append(0, 100);
+        assert!(w.append(b"abc").is_err());
+        assert_eq!(fs.read_all(&dir.join("f")).unwrap(), b"abc");
+        fs.fail_nth(FsOp::CreateDir, 0);
+        assert!(fs.create_dir_all(Path::new("/other")).is_err());
     }
 
     #[test]

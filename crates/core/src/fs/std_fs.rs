@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,9 +26,20 @@ struct StdWritable {
 }
 
 impl WritableFile for StdWritable {
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        self.file.write_all(data)?;
-        self.len += data.len() as u64;
+    fn append(&mut self, mut data: &[u8]) -> io::Result<()> {
+        // `write_all` by hand, so that after a partial write `len` still
+        // matches the bytes the file really holds.
+        while !data.is_empty() {
+            match self.file.write(data) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.len += n as u64;
+                    data = &data[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 
