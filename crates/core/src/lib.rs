@@ -39,3 +39,8 @@ pub use key::{
     ExpiringValue, InternalKey, InternalKeyRef, MAX_KEY_SIZE, MAX_SEQNO, MAX_VALUE_SIZE, SeqNo,
     ValueKind, compare_internal_keys,
 };
+
+/// Compiles and runs the README's example as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
