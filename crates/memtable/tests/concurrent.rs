@@ -2,6 +2,10 @@
 //! iterate. Every read must return a version that was really written for that
 //! key at or below the snapshot, reads at the published watermark must be
 //! exact, iterators must stay sorted, and the final state must equal the model.
+//!
+//! The overlap is guaranteed, not left to the scheduler: writers stop halfway
+//! until each reader has opened a cursor and an iterator, and each reader then
+//! waits for the writers to make progress before using them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -11,11 +15,14 @@ use std::thread;
 
 use bytes::Bytes;
 use strata_core::{InternalKey, SeqNo, ValueKind};
-use strata_memtable::MemTable;
+use strata_memtable::{MemTable, MemTableCursor, MemTableRange};
 
 const WRITERS: u64 = 4;
 const PER_WRITER: u64 = 20_000;
 const KEYS: u64 = 64;
+const READERS: u64 = 2;
+/// The watermark once every writer is done.
+const FINAL: SeqNo = WRITERS * PER_WRITER;
 
 /// Which key seqno `s` writes: a fixed permutation so keys get interleaved versions.
 fn key_of(s: SeqNo) -> u64 {
@@ -68,16 +75,23 @@ fn concurrent_writers_and_readers_agree_with_model() {
     // writers is fully inserted (the engine's "published" watermark).
     let progress: Arc<Vec<AtomicU64>> = Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());
     let done = Arc::new(AtomicBool::new(false));
-    // Everyone starts together so reads overlap the inserts.
-    let start = Arc::new(Barrier::new(WRITERS as usize + 2));
+    // Everyone starts together; writers stop at `half` until the readers
+    // have opened their views (`views_open`).
+    let barrier = || Arc::new(Barrier::new((WRITERS + READERS) as usize));
+    let (start, half, views_open) = (barrier(), barrier(), barrier());
 
     let writers: Vec<_> = (0..WRITERS)
         .map(|t| {
-            let (mem, progress, start) = (mem.clone(), progress.clone(), start.clone());
+            let (mem, progress) = (mem.clone(), progress.clone());
+            let (start, half, views_open) = (start.clone(), half.clone(), views_open.clone());
             thread::spawn(move || {
                 start.wait();
                 let mut last_memory = 0;
-                for s in writer_seqnos(t) {
+                for (i, s) in writer_seqnos(t).enumerate() {
+                    if i as u64 == PER_WRITER / 2 {
+                        half.wait();
+                        views_open.wait();
+                    }
                     mem.insert(key_bytes(key_of(s)), s, kind_of(s), value_of(s));
                     progress[t as usize].store(s, Ordering::Release);
                     let memory = mem.approximate_memory_usage();
@@ -91,28 +105,45 @@ fn concurrent_writers_and_readers_agree_with_model() {
         })
         .collect();
 
-    let readers: Vec<_> = (0..2u64)
+    let readers: Vec<_> = (0..READERS)
         .map(|r| {
-            let (mem, progress, done, start) =
-                (mem.clone(), progress.clone(), done.clone(), start.clone());
+            let (mem, progress, done) = (mem.clone(), progress.clone(), done.clone());
+            let (start, half, views_open) = (start.clone(), half.clone(), views_open.clone());
             thread::spawn(move || {
-                start.wait();
-                let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15 ^ (r + 1));
-                let (mut rounds, mut overlapping) = (0u64, 0u64);
-                while !done.load(Ordering::Acquire) || rounds < 10 {
-                    rounds += 1;
-                    let watermark = progress
+                let watermark = || {
+                    progress
                         .iter()
                         .map(|p| p.load(Ordering::Acquire))
                         .min()
-                        .unwrap();
-                    if watermark < WRITERS * PER_WRITER - WRITERS {
-                        overlapping += 1;
-                    }
-                    check_gets(&mem, &mut rng, watermark);
-                    check_iteration(&mem, &mut rng, watermark);
+                        .unwrap()
+                };
+                start.wait();
+                half.wait();
+                // Writers are parked halfway: open views, release the
+                // writers, and use the views only once they have moved on.
+                let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15 ^ (r + 1));
+                let before = watermark();
+                assert!(before > 0 && before < FINAL);
+                let racing = RacingViews::open(&mem, &mut rng);
+                views_open.wait();
+                while watermark() == before {
+                    thread::yield_now();
                 }
-                (rounds, overlapping)
+                racing.check(&mem, before);
+                // The views were opened at `before` and used after later inserts.
+                let mut raced = 1u64;
+
+                let mut rounds = 0u64;
+                while !done.load(Ordering::Acquire) || rounds < 10 {
+                    rounds += 1;
+                    let at_start = watermark();
+                    check_gets(&mem, &mut rng, at_start);
+                    check_iteration(&mem, &mut rng, at_start);
+                    if at_start < FINAL && watermark() > at_start {
+                        raced += 1;
+                    }
+                }
+                (rounds, raced)
             })
         })
         .collect();
@@ -122,9 +153,10 @@ fn concurrent_writers_and_readers_agree_with_model() {
     }
     done.store(true, Ordering::Release);
     for r in readers {
-        let (rounds, overlapping) = r.join().unwrap();
+        let (rounds, raced) = r.join().unwrap();
         assert!(rounds >= 10);
-        eprintln!("reader: {rounds} rounds, {overlapping} while writers were running");
+        assert!(raced >= 1, "no read raced the writers");
+        eprintln!("reader: {rounds} rounds, {raced} raced the writers");
     }
 
     let mut model = BTreeMap::new();
@@ -202,5 +234,48 @@ fn check_iteration(mem: &MemTable, rng: &mut Xorshift, watermark: SeqNo) {
         }
         prev = Some(k.clone());
         cursor.next();
+    }
+}
+
+/// A cursor and a range iterator opened while the writers are parked, and
+/// first used after they resumed: they walk a list that grows under them.
+struct RacingViews<'a> {
+    cursor: MemTableCursor<'a>,
+    scan: Vec<InternalKey>,
+    rest: MemTableRange<'a>,
+}
+
+impl<'a> RacingViews<'a> {
+    fn open(mem: &'a MemTable, rng: &mut Xorshift) -> Self {
+        let lo = key_bytes(rng.next() % KEYS);
+        let mut cursor = mem.cursor();
+        cursor.seek(&lo);
+        let mut rest = mem.range(lo..);
+        let scan = rest.by_ref().take(10).map(|(k, _)| k).collect();
+        Self { cursor, scan, rest }
+    }
+
+    /// Walks both views on; reads at `before` (a snapshot taken while the
+    /// writers were parked) must not see anything written since.
+    fn check(mut self, mem: &MemTable, before: SeqNo) {
+        let mut prev: Option<InternalKey> = None;
+        for _ in 0..2_000 {
+            let Some(k) = self.cursor.key() else { break };
+            assert_eq!(k.user_key, key_bytes(key_of(k.seqno)));
+            if let Some(p) = &prev {
+                assert!(p < k, "cursor out of order across concurrent inserts");
+            }
+            prev = Some(k.clone());
+            self.cursor.next();
+        }
+        self.scan.extend(self.rest.take(2_000).map(|(k, _)| k));
+        assert!(
+            self.scan.windows(2).all(|w| w[0] < w[1]),
+            "range scan out of order across concurrent inserts"
+        );
+        for k in 0..KEYS {
+            let got = mem.get(&key_bytes(k), before).map(|e| e.seqno);
+            assert_eq!(got, expected_newest(k, before), "key {k} at {before}");
+        }
     }
 }

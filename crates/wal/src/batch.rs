@@ -85,8 +85,9 @@ impl WriteBatch {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if the key exceeds [`MAX_KEY_SIZE`], the
-    /// value exceeds [`MAX_VALUE_SIZE`], or the batch already holds `u32::MAX`
-    /// ops; the batch is then unchanged.
+    /// value exceeds [`MAX_VALUE_SIZE`], the batch already holds `u32::MAX`
+    /// ops, or the new op's seqno (base + op index, once a base is set) would
+    /// exceed [`MAX_SEQNO`]; the batch is then unchanged.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         check_sizes(key, value)?;
         self.push(ValueKind::Put, key, Some(value))
@@ -117,6 +118,17 @@ impl WriteBatch {
             .count
             .checked_add(1)
             .ok_or_else(|| Error::invalid_argument("write batch holds too many operations"))?;
+        // Keeps the invariant `set_base_seqno` checks: base + count - 1 <= MAX_SEQNO.
+        let base = self.base_seqno();
+        if base
+            .checked_add(u64::from(self.count))
+            .is_none_or(|seqno| seqno > MAX_SEQNO)
+        {
+            return Err(Error::invalid_argument(format!(
+                "op {} from base seqno {base} would exceed the maximum seqno",
+                self.count
+            )));
+        }
         self.rep.push(kind as u8);
         put_length_prefixed(&mut self.rep, key);
         if let Some(value) = value {
@@ -155,15 +167,22 @@ impl WriteBatch {
             .map_or(0, |b| u64::from_le_bytes(*b))
     }
 
-    /// The sequence number of the last operation (the base if empty).
+    /// The sequence number of the last operation.
+    ///
+    /// An empty batch takes no sequence number; this then returns the base,
+    /// which is *not* a seqno the batch used. The next free seqno after any
+    /// batch is `base_seqno() + len()`.
     pub fn last_seqno(&self) -> SeqNo {
         self.base_seqno() + u64::from(self.count.saturating_sub(1))
     }
 
     /// Sets the base sequence number; the engine does this when it commits the batch.
     ///
+    /// Ops added later must fit too (see [`WriteBatch::put`]).
+    ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the batch's last seqno would exceed [`MAX_SEQNO`].
+    /// [`Error::InvalidArgument`] if the batch's last seqno would exceed
+    /// [`MAX_SEQNO`] (for an empty batch: if `base` exceeds it).
     pub fn set_base_seqno(&mut self, base: SeqNo) -> Result<()> {
         let fits = base
             .checked_add(u64::from(self.count.saturating_sub(1)))

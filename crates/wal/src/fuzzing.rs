@@ -49,8 +49,9 @@ fn read_log(data: Vec<u8>, mode: RecoveryMode) -> (Vec<Vec<u8>>, Result<()>, Rec
 /// Treats `data` as a log file: reads it in both recovery modes and decodes
 /// every record as a write batch. Panics only if an invariant breaks:
 ///
-/// * reading never fails in `TolerateTornTail` mode, and fails only with
-///   `Corruption` in `Strict` mode;
+/// * reading fails only with `Corruption`, in either mode; a tolerant reader
+///   fails only where a strict one fails too (at the same offset, or later
+///   than non-zero block padding the strict reader stopped at);
 /// * `Strict` returns a prefix of what `TolerateTornTail` returns, all of it
 ///   exactly when it succeeds, and fails no later than where the tolerant
 ///   reader dropped;
@@ -59,23 +60,39 @@ fn read_log(data: Vec<u8>, mode: RecoveryMode) -> (Vec<Vec<u8>>, Result<()>, Rec
 /// * a record that decodes as a batch re-encodes to the same bytes.
 pub fn wal_read(data: &[u8]) {
     let (tolerant, t_result, report) = read_log(data.to_vec(), RecoveryMode::TolerateTornTail);
-    assert!(t_result.is_ok(), "tolerant read failed: {t_result:?}");
     let (strict, s_result, _) = read_log(data.to_vec(), RecoveryMode::Strict);
 
     assert!(strict.len() <= tolerant.len());
     assert_eq!(strict[..], tolerant[..strict.len()]);
+    let corruption_offset = |result: &Result<()>| match result {
+        Err(strata_core::Error::Corruption { offset, .. }) => Some(*offset),
+        other => panic!("a read failed with a non-corruption error: {other:?}"),
+    };
+    if t_result.is_err() {
+        // Garbage with intact records after it: the tolerant reader stopped
+        // where the strict one did, unless strict stopped earlier at padding.
+        assert!(report.dropped.is_none());
+        let t_offset = corruption_offset(&t_result);
+        let s_offset = corruption_offset(&s_result);
+        assert!(s_offset <= t_offset);
+    }
     match (&s_result, &report.dropped) {
         (Ok(()), dropped) => {
+            assert!(
+                t_result.is_ok(),
+                "strict read accepted what tolerant refused"
+            );
             assert!(dropped.is_none(), "strict read accepted a dropped tail");
             assert_eq!(strict.len(), tolerant.len());
         }
-        (Err(e), Some(d)) if strict.len() == tolerant.len() => match e {
-            // Equal unless strict stopped first at non-zero padding before the drop.
-            strata_core::Error::Corruption { offset, .. } => assert!(*offset <= d.offset),
-            other => panic!("strict read failed with a non-corruption error: {other}"),
-        },
+        // Equal unless strict stopped first at non-zero padding before the drop.
+        (Err(_), Some(d)) if strict.len() == tolerant.len() => {
+            assert!(corruption_offset(&s_result) <= Some(d.offset));
+        }
         // Strict stopped earlier, at non-zero padding the tolerant reader skips.
-        (Err(e), _) => assert!(e.is_corruption(), "unexpected error: {e}"),
+        (Err(_), _) => {
+            corruption_offset(&s_result);
+        }
     }
 
     let len = data.len() as u64;

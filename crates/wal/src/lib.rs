@@ -22,6 +22,12 @@
 //! * A reader returns only records whose every fragment passed its checksum,
 //!   in file order, and never resumes after a damaged region (see
 //!   [`LogReader`] for why, and what the report says).
+//! * [`RecoveryMode::TolerateTornTail`] tolerates only what a crash leaves:
+//!   damage with no intact record after it (a torn tail), or a zero-filled
+//!   hole before intact records (later unsynced pages persisted, an earlier
+//!   one not). Any other damage followed by intact records is
+//!   [`Error::Corruption`](strata_core::Error::Corruption), as in
+//!   [`RecoveryMode::Strict`]. The exact rule is on [`LogReader`].
 //! * After any failed append or sync, a [`LogWriter`] or [`Wal`] refuses
 //!   further writes.
 //!

@@ -13,11 +13,19 @@ use strata_core::{Error, RandomAccessFile, Result};
 
 use crate::format::{BLOCK_SIZE, FragmentHeader, FragmentType, HEADER_SIZE, fragment_checksum};
 
+/// The smallest page-cache page on supported platforms. Larger pages (16 or
+/// 64 KiB) are multiples of it, so a page lost at their granularity is also
+/// lost at this one. Divides `BLOCK_SIZE`: pages never cross blocks.
+const PAGE_SIZE: usize = 4096;
+
 /// How a [`LogReader`] treats damage; see [`LogReader`] for where reading stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RecoveryMode {
     /// Stop at the first incomplete or corrupt record and report the dropped
-    /// tail instead of failing. For the newest log, whose end a crash may have torn.
+    /// tail instead of failing, *if* the damage is what a crash leaves: nothing
+    /// intact after it, or a zero-filled hole (see [`LogReader`]). Damage with
+    /// intact records after it that is not a zero-filled hole is still
+    /// [`Error::Corruption`]. For the newest log, whose end a crash may have torn.
     #[default]
     TolerateTornTail,
     /// Any damage, a torn tail included, is [`Error::Corruption`].
@@ -39,14 +47,17 @@ pub struct DroppedTail {
     /// `intact_records_after`.
     pub records: u64,
     /// Records after the damage whose first fragment is intact (found by
-    /// resynchronising at block boundaries). Non-zero means data was lost in
-    /// the *middle* of the log, not just a torn tail.
+    /// resynchronising at block boundaries). Non-zero only for a zero-filled
+    /// hole (any other damage with intact records after it is an error): a
+    /// power loss persisted later unsynced pages but not an earlier one.
     pub intact_records_after: u64,
 }
 
 impl DroppedTail {
     /// True if nothing intact follows the damage: the usual result of a crash
-    /// during an append, safe to accept. False means mid-log data loss.
+    /// during an append. False means a zero-filled hole with intact records
+    /// after it: also a crash trace, but one that dropped several records
+    /// (all unsynced when the crash hit), worth logging loudly.
     pub fn is_torn_tail(&self) -> bool {
         self.intact_records_after == 0
     }
@@ -101,13 +112,39 @@ enum Fragment {
 ///
 /// * [`RecoveryMode::Strict`] returns [`Error::Corruption`] with the offset of
 ///   the bad fragment (or of the first fragment of the record it breaks);
-/// * [`RecoveryMode::TolerateTornTail`] returns `Ok(None)` and records a
-///   [`DroppedTail`] in the [`RecoveryReport`]: where the drop starts, how many
-///   bytes it covers, why, and how many intact records lie after it. That last
-///   count is found by resynchronising at each following block, as LevelDB
-///   does; a non-zero value means the damage is *not* a torn tail but lost
-///   data in the middle of the log, and the caller should say so loudly
-///   (see [`DroppedTail::is_torn_tail`]).
+/// * [`RecoveryMode::TolerateTornTail`] first counts the checksum-valid
+///   records after the damage, by resynchronising at each following block as
+///   LevelDB does, then:
+///   * none follow (a *torn tail*: a crash during the last appends): returns
+///     `Ok(None)` and records a [`DroppedTail`] in the [`RecoveryReport`];
+///   * some follow and the damage is a *zero-filled hole* (defined below):
+///     also `Ok(None)` with a [`DroppedTail`], whose `intact_records_after`
+///     is non-zero (see [`DroppedTail::is_torn_tail`]);
+///   * some follow and the damage is anything else: [`Error::Corruption`] at
+///     the same offset `Strict` reports. Garbage with intact records after it
+///     is bit rot or a bug, not a crash trace, and the records after it may
+///     have been acknowledged as durable.
+///
+/// # Zero-filled holes
+/// Appends only grow the file, so after a power loss each 4 KiB page of the
+/// file holds a prefix of its latest contents followed by zeros (a page
+/// written back before the last writes into it, or never). The kernel may
+/// persist a later page and not an earlier one, so a crash can leave zeros
+/// *before* intact records — but only in unsynced data, since a sync persists
+/// every page before it. Because each write appends whole records, such a
+/// zero run starts at a record start or a page start. The damage counts as a
+/// zero-filled hole iff, at the failing fragment (at file offset `f`), either
+/// the bytes from `f` to the end of its 4 KiB page (or of the file) are all
+/// zero, or a whole 4 KiB page (or the file's final part-page) starting inside
+/// the fragment's extent is all zero. The extent is the header plus the
+/// length it claims, or the rest of the block if that length does not fit.
+///
+/// A checksum-valid fragment never has an all-zero header, so a single bit
+/// flip cannot make damage look like a hole — unless a record's payload
+/// itself holds a whole aligned page of zeros, or the fragment starts a few
+/// zero bytes before a page end; such bit rot is then tolerated like a crash.
+/// So is a device that returns zeros for sectors it lost, even synced ones:
+/// the drop is still reported, with the records lost after the hole.
 ///
 /// The only damage read past is non-zero bytes in a block's padding tail (too
 /// short for a header, never part of a record): `Strict` rejects them,
@@ -205,12 +242,15 @@ impl LogReader {
                 } => (kind, offset, start, end),
                 Fragment::Eof => {
                     return match self.record_start {
-                        Some(at) => self.stop(at, "record cut off by the end of the file"),
+                        Some(at) => {
+                            let end = self.file_len;
+                            self.stop(at, end, "record cut off by the end of the file")
+                        }
                         None => Ok(None),
                     };
                 }
                 Fragment::Bad { offset, reason } => {
-                    return self.stop(self.record_start.unwrap_or(offset), &reason);
+                    return self.stop(self.record_start.unwrap_or(offset), offset, &reason);
                 }
             };
             let payload = self.buf.get(start..end).unwrap_or_default();
@@ -232,10 +272,18 @@ impl LogReader {
                     return Ok(Some(self.finish_record(first, record)));
                 }
                 (FragmentType::Full | FragmentType::First, Some(first)) => {
-                    return self.stop(first, "record not finished before the next one starts");
+                    return self.stop(
+                        first,
+                        offset,
+                        "record not finished before the next one starts",
+                    );
                 }
                 (FragmentType::Middle | FragmentType::Last, None) => {
-                    return self.stop(offset, "continuation fragment without a FIRST fragment");
+                    return self.stop(
+                        offset,
+                        offset,
+                        "continuation fragment without a FIRST fragment",
+                    );
                 }
             }
         }
@@ -248,22 +296,62 @@ impl LogReader {
         record
     }
 
-    /// Ends reading at `offset`: an error in `Strict` mode, a reported drop otherwise.
-    fn stop(&mut self, offset: u64, reason: &str) -> Result<Option<Vec<u8>>> {
-        match self.mode {
-            RecoveryMode::Strict => Err(Error::corruption(&self.path, offset, reason)),
-            RecoveryMode::TolerateTornTail => {
-                let (damaged, intact_after) = self.scan_dropped(offset)?;
-                self.report.dropped = Some(DroppedTail {
-                    offset,
-                    bytes: self.file_len.saturating_sub(offset),
-                    reason: reason.to_owned(),
-                    records: u64::from(damaged) + intact_after,
-                    intact_records_after: intact_after,
-                });
-                Ok(None)
-            }
+    /// Ends reading at `offset` (the damaged record) because of the fragment
+    /// at `bad_at`: an error in `Strict` mode, or in `TolerateTornTail` mode
+    /// for non-zero damage with intact records after it; a reported drop otherwise.
+    fn stop(&mut self, offset: u64, bad_at: u64, reason: &str) -> Result<Option<Vec<u8>>> {
+        if self.mode == RecoveryMode::Strict {
+            return Err(Error::corruption(&self.path, offset, reason));
         }
+        let zero_hole = self.is_zero_filled_hole(bad_at)?;
+        let (damaged, intact_after) = self.scan_dropped(offset)?;
+        if intact_after > 0 && !zero_hole {
+            return Err(Error::corruption(
+                &self.path,
+                offset,
+                format!("{reason}, with {intact_after} intact records after it"),
+            ));
+        }
+        self.report.dropped = Some(DroppedTail {
+            offset,
+            bytes: self.file_len.saturating_sub(offset),
+            reason: reason.to_owned(),
+            records: u64::from(damaged) + intact_after,
+            intact_records_after: intact_after,
+        });
+        Ok(None)
+    }
+
+    /// Whether the failing fragment at `at` looks like a page the kernel never
+    /// wrote back (see "Zero-filled holes" on [`LogReader`]). Pages never
+    /// cross blocks, so everything looked at is in `at`'s block.
+    fn is_zero_filled_hole(&mut self, at: u64) -> Result<bool> {
+        if at >= self.file_len {
+            return Ok(false);
+        }
+        let block_start = at - at % BLOCK_SIZE as u64;
+        self.load_block(block_start)?;
+        let start = (at - block_start) as usize;
+        let all_zero = |from: usize| {
+            let to = (from - from % PAGE_SIZE + PAGE_SIZE).min(self.buf.len());
+            self.buf
+                .get(from..to)
+                .is_some_and(|bytes| bytes.iter().all(|&b| b == 0))
+        };
+        if all_zero(start) {
+            return Ok(true);
+        }
+        let claimed = self
+            .buf
+            .get(start..)
+            .and_then(FragmentHeader::decode_from)
+            .map(|h| start + HEADER_SIZE + usize::from(h.len));
+        let extent_end = match claimed {
+            Some(end) if end <= self.buf.len() => end,
+            _ => self.buf.len(),
+        };
+        let first_page = start - start % PAGE_SIZE + PAGE_SIZE;
+        Ok((first_page..extent_end).step_by(PAGE_SIZE).any(all_zero))
     }
 
     /// Classifies the dropped region from `offset` to the end of the file:

@@ -14,13 +14,14 @@ pub enum SyncPolicy {
     /// power loss.
     #[default]
     Always,
-    /// Sync at most once per interval, on the append path: the group whose
-    /// write finds the interval elapsed since the last sync syncs (and waits for
-    /// it). There is no background thread, so after writes stop the last
-    /// records stay unsynced until the next append or an explicit
-    /// [`Wal::sync`](crate::Wal::sync); a caller wanting a time bound calls
-    /// `Wal::sync` from a timer. Power loss may lose up to about one interval
-    /// of acknowledged records.
+    /// Sync at most once per interval. On the append path, the group whose
+    /// write finds the interval elapsed since the last sync syncs (and waits
+    /// for it). There is no background thread: the engine's timer must call
+    /// [`Wal::sync_if_due`](crate::Wal::sync_if_due) every interval (and
+    /// [`Wal::sync`](crate::Wal::sync) on close), or the last records of a
+    /// burst followed by idleness stay unsynced until the next append. With
+    /// that timer, power loss may lose up to about two intervals of
+    /// acknowledged records (one interval plus the timer's lag).
     Interval(Duration),
     /// Never sync on the append path; the OS writes data back when it likes.
     /// Power loss may lose any acknowledged record not covered by an explicit

@@ -19,7 +19,7 @@
 //!
 //! # Locks
 //! `queue` guards framing and group bookkeeping; `file` guards the writer and
-//! is held only by the leader (or by [`Wal::sync`]). Nobody acquires `file`
+//! is held only by the leader (or by [`Wal::sync`] / [`Wal::sync_if_due`]). Nobody acquires `file`
 //! while holding `queue`, so the two cannot deadlock.
 
 use std::io;
@@ -81,6 +81,10 @@ struct Queue {
 struct FileSide {
     writer: LogWriter,
     last_sync: Instant,
+    /// Bytes were written since the last successful sync (or may have been,
+    /// before this `Wal` wrapped the writer): lets [`Wal::sync_if_due`] skip
+    /// fsyncs of an idle log.
+    unsynced: bool,
 }
 
 /// A log that many threads append to concurrently, with group commit.
@@ -99,8 +103,16 @@ struct FileSide {
 /// dirty pages. The engine must then fail its write path; reopening recovers
 /// the log with [`RecoveryMode::TolerateTornTail`](crate::RecoveryMode).
 ///
+/// An error from [`Wal::append`] or [`Wal::append_with`] means the record
+/// *may or may not* be durable: the write may have completed (even reached the
+/// disk) before the sync failed. Callers must not assume it was not written;
+/// recovery may replay it.
+///
 /// Dropping a `Wal` does not sync: call [`Wal::sync`] first if the policy is
-/// not [`SyncPolicy::Always`] and the tail should be durable.
+/// not [`SyncPolicy::Always`] and the tail should be durable. Under
+/// [`SyncPolicy::Interval`] the engine's background timer must call
+/// [`Wal::sync_if_due`] every interval, or the last records of a burst stay
+/// unsynced until the next append.
 pub struct Wal {
     queue: Mutex<Queue>,
     group_done: Condvar,
@@ -134,6 +146,7 @@ impl Wal {
             }),
             group_done: Condvar::new(),
             file: Mutex::new(FileSide {
+                unsynced: !writer.is_empty(),
                 writer,
                 last_sync: Instant::now(),
             }),
@@ -148,9 +161,17 @@ impl Wal {
     /// Appends `record`; returns once it reached the OS, and once it is
     /// durable under [`SyncPolicy::Always`].
     ///
+    /// Records reach the log in the order their appenders took the queue
+    /// lock, which is not the order in which callers computed their contents.
+    /// A caller that assigns sequence numbers must do so inside
+    /// [`Wal::append_with`], so that log order equals seqno order.
+    ///
     /// # Errors
     /// [`Error::Io`] if the group's append or sync failed, or the log failed
-    /// earlier (it then refuses every append; see the module docs).
+    /// earlier (it then refuses every append; see the module docs). After an
+    /// error the record *may or may not* be in the log, even durably (the
+    /// write can succeed before the sync fails): do not assume it was not
+    /// written.
     pub fn append(&self, record: &[u8]) -> Result<()> {
         let mut q = self.queue.lock();
         check_failed(&q)?;
@@ -166,8 +187,12 @@ impl Wal {
     /// the order their `encode` calls ran, so a caller can assign sequence
     /// numbers inside `encode` and know the log is in seqno order.
     ///
+    /// `encode` runs under the queue lock: keep it short, and it must not call
+    /// any method of this `Wal` (that would deadlock).
+    ///
     /// # Errors
-    /// The error of `encode` (nothing is appended then), or as [`Wal::append`].
+    /// The error of `encode` (nothing is appended then), or as [`Wal::append`]
+    /// — including that after an I/O error the record may or may not be durable.
     pub fn append_with<T>(&self, encode: impl FnOnce(&mut Vec<u8>) -> Result<T>) -> Result<T> {
         let mut q = self.queue.lock();
         check_failed(&q)?;
@@ -197,11 +222,38 @@ impl Wal {
     /// or the log failed earlier.
     pub fn sync(&self) -> Result<()> {
         check_failed(&self.queue.lock())?;
-        let mut file = self.file.lock();
+        self.sync_file(self.file.lock())
+    }
+
+    /// Syncs if the policy is [`SyncPolicy::Interval`], bytes were written
+    /// since the last sync, and the interval has elapsed since it; returns
+    /// whether it synced. The engine's background timer must call this every
+    /// interval (and [`Wal::sync`] on close): the append path syncs only when
+    /// an append finds the interval elapsed, so without the timer the records
+    /// of a burst followed by idleness would stay unsynced indefinitely. An
+    /// idle log is not synced again.
+    ///
+    /// # Errors
+    /// As [`Wal::sync`].
+    pub fn sync_if_due(&self) -> Result<bool> {
+        let SyncPolicy::Interval(every) = self.policy else {
+            return Ok(false);
+        };
+        check_failed(&self.queue.lock())?;
+        let file = self.file.lock();
+        if !file.unsynced || file.last_sync.elapsed() < every {
+            return Ok(false);
+        }
+        self.sync_file(file).map(|()| true)
+    }
+
+    /// Syncs the file; on failure marks the log failed and wakes the waiters.
+    fn sync_file(&self, mut file: MutexGuard<'_, FileSide>) -> Result<()> {
         let result = file.writer.sync();
         match &result {
             Ok(()) => {
                 file.last_sync = Instant::now();
+                file.unsynced = false;
                 self.syncs.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
@@ -300,6 +352,7 @@ impl Wal {
 
     fn write_group(&self, buf: &[u8], records: u64) -> Result<()> {
         let mut file = self.file.lock();
+        file.unsynced = true;
         file.writer.append_framed(buf)?;
         self.appends.fetch_add(1, Ordering::Relaxed);
         self.records.fetch_add(records, Ordering::Relaxed);
@@ -312,6 +365,7 @@ impl Wal {
         if due {
             file.writer.sync()?;
             file.last_sync = Instant::now();
+            file.unsynced = false;
             self.syncs.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())

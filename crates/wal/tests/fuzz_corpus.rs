@@ -83,10 +83,13 @@ fn checked_in_corpus_passes() {
     let Ok(dir) = std::fs::read_dir(CORPUS) else {
         return; // The corpus directory is optional.
     };
+    let mut files = 0;
     for entry in dir {
         let path = entry.unwrap().path();
         fuzzing::wal_read(&std::fs::read(&path).unwrap());
+        files += 1;
     }
+    assert!(files > 0, "{CORPUS} exists but holds no files");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
 use strata_core::{FileSystem, FsOp};
 use strata_wal::{LogWriter, RecoveryMode, SyncPolicy, Wal};
@@ -38,19 +39,6 @@ fn synced_records_survive_power_loss_and_unsynced_vanish_cleanly() {
         assert_eq!(got, written[..synced]);
         assert_eq!(report.bytes_dropped(), 0);
     }
-}
-
-#[test]
-fn a_log_whose_directory_was_never_synced_may_vanish() {
-    let (fs, path) = fault_fs();
-    let mut w = LogWriter::new(fs.create(&path).unwrap());
-    w.add_record(b"x").unwrap();
-    w.sync().unwrap();
-    fs.power_loss();
-    assert!(
-        !fs.exists(&path).unwrap(),
-        "the engine must sync the directory"
-    );
 }
 
 /// Power loss at every point of a sequence of records (synced after each
@@ -174,4 +162,99 @@ fn interval_policy_syncs_on_the_append_path_once_due() {
     }
     assert_eq!(wal.stats().syncs, 5);
     assert_eq!(fs.op_count(FsOp::Sync), 5);
+}
+
+#[test]
+fn sync_if_due_syncs_an_idle_interval_log_once_the_interval_elapsed() {
+    let interval = Duration::from_millis(100);
+    let (fs, path) = fault_fs();
+    let wal = Wal::new(
+        LogWriter::new(fs.create(&path).unwrap()),
+        SyncPolicy::Interval(interval),
+    );
+    fs.sync_dir(Path::new("/db")).unwrap();
+    wal.sync().unwrap();
+    wal.append(b"burst").unwrap();
+    // Unless this machine stalled for a whole interval, the append did not sync.
+    let synced_on_append = wal.stats().syncs == 2;
+    std::thread::sleep(interval + Duration::from_millis(20));
+
+    // The timer's call syncs the burst's tail: it survives a power loss.
+    assert_eq!(wal.sync_if_due().unwrap(), !synced_on_append);
+    assert_eq!(wal.stats().syncs, 2);
+    fs.power_loss();
+    let (got, result, _) = read_path(&fs, &path, RecoveryMode::Strict);
+    result.unwrap();
+    assert_eq!(got, vec![b"burst".to_vec()]);
+
+    // An idle log is not synced again, however often the timer fires.
+    std::thread::sleep(interval + Duration::from_millis(20));
+    let syncs = fs.op_count(FsOp::Sync);
+    for _ in 0..3 {
+        assert!(!wal.sync_if_due().unwrap());
+    }
+    assert_eq!(fs.op_count(FsOp::Sync), syncs);
+    assert_eq!(wal.stats().syncs, 2);
+}
+
+#[test]
+fn sync_if_due_waits_for_the_interval_and_ignores_other_policies() {
+    let (fs, path) = fault_fs();
+    let hourly = Wal::new(
+        LogWriter::new(fs.create(&path).unwrap()),
+        SyncPolicy::Interval(Duration::from_secs(3600)),
+    );
+    hourly.append(b"x").unwrap();
+    assert!(
+        !hourly.sync_if_due().unwrap(),
+        "the interval has not elapsed"
+    );
+    assert_eq!(hourly.stats().syncs, 0);
+
+    // A zero interval is always due, but only while bytes are unsynced.
+    let (fs, path) = fault_fs();
+    let eager = Wal::new(
+        LogWriter::new(fs.create(&path).unwrap()),
+        SyncPolicy::Interval(Duration::ZERO),
+    );
+    assert!(
+        !eager.sync_if_due().unwrap(),
+        "a new, empty log has nothing to sync"
+    );
+    eager.append(b"x").unwrap();
+    assert_eq!(eager.stats().syncs, 1, "the append path synced");
+    assert!(!eager.sync_if_due().unwrap());
+    assert_eq!(fs.op_count(FsOp::Sync), 1);
+
+    for policy in [SyncPolicy::Always, SyncPolicy::Never] {
+        let (fs, path) = fault_fs();
+        let wal = Wal::new(LogWriter::new(fs.create(&path).unwrap()), policy);
+        wal.append(b"x").unwrap();
+        let syncs = wal.stats().syncs;
+        assert!(!wal.sync_if_due().unwrap(), "{policy:?}");
+        assert_eq!(wal.stats().syncs, syncs, "{policy:?}");
+    }
+}
+
+#[test]
+fn sync_if_due_treats_a_reopened_nonempty_log_as_unsynced() {
+    let (fs, path) = fault_fs();
+    let mut w = LogWriter::new(fs.create(&path).unwrap());
+    w.add_record(b"before").unwrap();
+    let wal = Wal::new(w, SyncPolicy::Interval(Duration::ZERO));
+    assert!(wal.sync_if_due().unwrap());
+    assert!(!wal.sync_if_due().unwrap());
+}
+
+#[test]
+fn failed_sync_if_due_poisons_the_log() {
+    let (fs, path) = fault_fs();
+    let mut w = LogWriter::new(fs.create(&path).unwrap());
+    w.add_record(b"before").unwrap();
+    let wal = Wal::new(w, SyncPolicy::Interval(Duration::ZERO));
+    fs.fail_nth(FsOp::Sync, 0);
+    assert!(wal.sync_if_due().is_err());
+    assert!(wal.has_failed());
+    assert!(wal.append(b"after").is_err());
+    assert!(wal.sync_if_due().is_err());
 }

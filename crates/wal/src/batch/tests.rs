@@ -49,6 +49,17 @@ fn oversized_key_or_value_is_refused_and_batch_unchanged() {
         b.put_with_expiry(&big_key, b"", 1),
         Err(Error::InvalidArgument(_))
     ));
+    let big_value = vec![0; MAX_VALUE_SIZE + 1];
+    assert!(matches!(
+        b.put(b"k", &big_value),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        b.put_with_expiry(b"k", &big_value, 1),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(b, before, "a refused op leaves the batch exactly as it was");
+    assert_eq!(b.as_bytes(), before.as_bytes());
     b.put(&vec![0; MAX_KEY_SIZE], b"").unwrap();
     assert_eq!(b.len(), 2);
     assert_ne!(b, before);
@@ -62,6 +73,38 @@ fn seqno_overflow_is_refused() {
     assert!(b.set_base_seqno(MAX_SEQNO).is_err());
     b.set_base_seqno(MAX_SEQNO - 1).unwrap();
     assert_eq!(b.last_seqno(), MAX_SEQNO);
+}
+
+#[test]
+fn ops_added_after_the_base_must_fit_below_max_seqno() {
+    let mut b = WriteBatch::new();
+    b.put(b"a", b"").unwrap();
+    b.set_base_seqno(MAX_SEQNO - 1).unwrap();
+    b.delete(b"b").unwrap();
+    assert_eq!(b.last_seqno(), MAX_SEQNO);
+    let before = b.clone();
+    assert!(matches!(b.put(b"c", b""), Err(Error::InvalidArgument(_))));
+    assert!(matches!(b.delete(b"c"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        b.put_with_expiry(b"c", b"", 1),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(b, before);
+    // Every batch built without error decodes: its seqnos fit.
+    assert_eq!(decode(b.as_bytes()).unwrap(), b);
+
+    // An empty batch may take the maximum as its base; its first op is MAX_SEQNO.
+    let mut empty = WriteBatch::new();
+    empty.set_base_seqno(MAX_SEQNO).unwrap();
+    assert!(empty.set_base_seqno(MAX_SEQNO + 1).is_err());
+    assert_eq!(
+        empty.last_seqno(),
+        MAX_SEQNO,
+        "the base, for an empty batch"
+    );
+    empty.put(b"a", b"").unwrap();
+    assert!(empty.put(b"b", b"").is_err());
+    assert_eq!((empty.len(), empty.last_seqno()), (1, MAX_SEQNO));
 }
 
 #[test]

@@ -87,6 +87,14 @@ pub fn record(seed: u64, len: usize) -> Vec<u8> {
     (0..len).map(|_| rng.next() as u8).collect()
 }
 
+/// The offset of a corruption error, `None` for any other error.
+pub fn corruption_offset(e: &Error) -> Option<u64> {
+    match e {
+        Error::Corruption { offset, .. } => Some(*offset),
+        _ => None,
+    }
+}
+
 /// A small deterministic PRNG (xorshift64*).
 pub struct Rng(pub u64);
 
