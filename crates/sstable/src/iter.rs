@@ -2,7 +2,10 @@
 //! table, with optional user-key bounds.
 //!
 //! Invariant: when valid, the cursor sits on an entry whose user key lies
-//! within the bounds. Errors are sticky: the first corruption or I/O error
+//! within the bounds. Every step checks that keys keep strictly increasing
+//! (forward) or decreasing (backward): block checksums stop accidents, but
+//! a file with valid checksums and disordered keys must still read as
+//! corrupt, never as a scan out of order. Errors are sticky: the first corruption or I/O error
 //! makes the iterator invalid for good and is reported by `status`.
 //! An iterator is used by one thread at a time (it is `Send`); it keeps the
 //! table's state alive through an `Arc`.
@@ -33,6 +36,8 @@ pub struct TableIterator {
     error: Option<Error>,
     fill_cache: bool,
     scratch: Vec<u8>,
+    /// The key the cursor left on its last step, for the order check.
+    step_from: Vec<u8>,
 }
 
 impl TableIterator {
@@ -48,6 +53,7 @@ impl TableIterator {
             error: None,
             fill_cache: true,
             scratch: Vec::new(),
+            step_from: Vec::new(),
         }
     }
 
@@ -279,13 +285,32 @@ impl TableIterator {
     }
 
     fn raw_next(&mut self) {
+        self.remember_step_origin();
         self.data_mut(BlockIter::next);
         self.skip_forward();
+        self.check_step(std::cmp::Ordering::Less);
     }
 
     fn raw_prev(&mut self) {
+        self.remember_step_origin();
         self.data_mut(BlockIter::prev);
         self.skip_backward();
+        self.check_step(std::cmp::Ordering::Greater);
+    }
+
+    fn remember_step_origin(&mut self) {
+        self.step_from.clear();
+        if let Some(d) = self.data.as_ref().filter(|d| d.valid()) {
+            self.step_from.extend_from_slice(d.key());
+        }
+    }
+
+    /// After a step, `compare(origin, new key)` must be `expected`.
+    fn check_step(&mut self, expected: std::cmp::Ordering) {
+        if self.valid() && compare_internal_keys(&self.step_from, self.key()) != expected {
+            let e = self.corruption_here("keys out of order");
+            self.fail(e);
+        }
     }
 
     fn data_mut(&mut self, f: impl FnOnce(&mut BlockIter)) {
