@@ -82,3 +82,8 @@ pub use reader::{DroppedTail, LogReader, RecoveryMode, RecoveryReport};
 pub use sync_policy::SyncPolicy;
 pub use wal::{Wal, WalStats};
 pub use writer::LogWriter;
+
+/// Compiles and runs the README's example as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
