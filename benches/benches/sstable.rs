@@ -9,8 +9,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use strata_benches::{KEY_LEN, VALUE_LEN, mix, sorted_key, write_table};
-use strata_core::{FileSystem, InternalKey, StdFs};
+use strata_benches::{KEY_LEN, VALUE_LEN, mix, sorted_key, value, write_table};
+use strata_core::{FileSystem, InternalKey, MAX_SEQNO, StdFs, ValueKind};
+use strata_sstable::bench_support::DataBlock;
 use strata_sstable::{BlockCache, TableOptions, TableReader};
 
 const ENTRIES: u64 = 1_000_000;
@@ -19,6 +20,33 @@ const BUILD_ENTRIES: u64 = 200_000;
 fn open(path: &std::path::Path, cache: Option<Arc<BlockCache>>) -> TableReader {
     let file = StdFs.open(path).expect("open table");
     TableReader::open(file, path, 1, cache).expect("table opens")
+}
+
+/// Seek inside one 4 KiB data block of 32 entries (16-byte user keys,
+/// 100-byte values, restart interval 16), as a point lookup does after the
+/// index named the block.
+fn block_seek(c: &mut Criterion) {
+    let keys: Vec<Vec<u8>> = (0..32u64)
+        .map(|i| InternalKey::new(sorted_key(i * 2).to_vec(), i + 1, ValueKind::Put).encode())
+        .collect();
+    let values: Vec<[u8; VALUE_LEN]> = (0..32u64).map(value).collect();
+    let block = DataBlock::build(
+        keys.iter()
+            .map(Vec::as_slice)
+            .zip(values.iter().map(|v| &v[..])),
+        16,
+    )
+    .expect("block builds");
+    let targets: Vec<Vec<u8>> = (0..64u64)
+        .map(|i| InternalKey::seek_key(sorted_key(i).to_vec(), MAX_SEQNO).encode())
+        .collect();
+    let mut n = 0usize;
+    c.bench_function("block/seek_4k", |b| {
+        b.iter(|| {
+            n = (n + 1) % targets.len();
+            black_box(block.seek(&targets[n]))
+        })
+    });
 }
 
 fn build(c: &mut Criterion) {
@@ -51,7 +79,7 @@ fn lookups(c: &mut Criterion) {
     let cache = Arc::new(BlockCache::new(2 * summary.file_size));
     let cached = open(&path, Some(cache));
     for i in (0..ENTRIES).step_by(16) {
-        cached.get(&sorted_key(i), u64::MAX >> 8).expect("warm");
+        cached.get(&sorted_key(i), MAX_SEQNO).expect("warm");
     }
     let uncached = open(&path, None);
 
@@ -61,14 +89,14 @@ fn lookups(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             let key = sorted_key(mix(n) % ENTRIES);
-            black_box(cached.get(&key, u64::MAX >> 8).expect("get"))
+            black_box(cached.get(&key, MAX_SEQNO).expect("get"))
         })
     });
     group.bench_function("get_uncached_1m", |b| {
         b.iter(|| {
             n += 1;
             let key = sorted_key(mix(n) % ENTRIES);
-            black_box(uncached.get(&key, u64::MAX >> 8).expect("get"))
+            black_box(uncached.get(&key, MAX_SEQNO).expect("get"))
         })
     });
     group.bench_function("get_missing_1m", |b| {
@@ -76,7 +104,7 @@ fn lookups(c: &mut Criterion) {
             n += 1;
             // Keys past the last one, so the bloom filter decides.
             let key = sorted_key(ENTRIES + mix(n) % ENTRIES);
-            black_box(cached.get(&key, u64::MAX >> 8).expect("get"))
+            black_box(cached.get(&key, MAX_SEQNO).expect("get"))
         })
     });
     group.bench_function("bloom_probe", |b| {
@@ -89,8 +117,7 @@ fn lookups(c: &mut Criterion) {
         let mut it = cached.iter();
         b.iter(|| {
             n += 1;
-            let target =
-                InternalKey::seek_key(sorted_key(mix(n) % ENTRIES).to_vec(), u64::MAX >> 8);
+            let target = InternalKey::seek_key(sorted_key(mix(n) % ENTRIES).to_vec(), MAX_SEQNO);
             it.seek(&target);
             black_box(it.valid())
         })
@@ -119,5 +146,5 @@ fn lookups(c: &mut Criterion) {
     assert!(cached.may_contain(&sorted_key(ENTRIES / 2)));
 }
 
-criterion_group!(benches, build, lookups);
+criterion_group!(benches, block_seek, build, lookups);
 criterion_main!(benches);

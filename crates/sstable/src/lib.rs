@@ -90,6 +90,8 @@ mod properties;
 mod reader;
 
 #[doc(hidden)]
+pub mod bench_support;
+#[doc(hidden)]
 pub mod fuzzing;
 
 /// The README's example, compiled and run as a doctest.
