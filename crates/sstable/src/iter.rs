@@ -134,6 +134,7 @@ impl TableIterator {
                     self.data_mut(BlockIter::seek_to_first);
                 }
                 self.skip_forward();
+                self.check_separator();
                 self.check_upper();
             }
             Bound::Included(b) | Bound::Excluded(b) => {
@@ -274,6 +275,12 @@ impl TableIterator {
             self.data_mut(|d| d.seek(target));
         }
         self.skip_forward();
+        if self.valid() && compare_internal_keys(self.key(), target).is_lt() {
+            let e =
+                self.corruption_here("a seek landed below its target: index and blocks disagree");
+            self.fail(e);
+        }
+        self.check_separator();
     }
 
     fn raw_seek_to_last(&mut self) {
@@ -282,6 +289,7 @@ impl TableIterator {
             self.data_mut(BlockIter::seek_to_last);
         }
         self.skip_backward();
+        self.check_separator();
     }
 
     fn raw_next(&mut self) {
@@ -305,10 +313,27 @@ impl TableIterator {
         }
     }
 
-    /// After a step, `compare(origin, new key)` must be `expected`.
+    /// After a step, `compare(origin, new key)` must be `expected`, and the
+    /// new key must not sort above its block's index separator (lookups
+    /// rely on both).
     fn check_step(&mut self, expected: std::cmp::Ordering) {
-        if self.valid() && compare_internal_keys(&self.step_from, self.key()) != expected {
+        if !self.valid() {
+            return;
+        }
+        if compare_internal_keys(&self.step_from, self.key()) != expected {
             let e = self.corruption_here("keys out of order");
+            self.fail(e);
+        } else {
+            self.check_separator();
+        }
+    }
+
+    fn check_separator(&mut self) {
+        if self.valid()
+            && self.index.valid()
+            && compare_internal_keys(self.key(), self.index.key()).is_gt()
+        {
+            let e = self.corruption_here("key above its block's index separator");
             self.fail(e);
         }
     }

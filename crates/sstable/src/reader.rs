@@ -89,6 +89,7 @@ impl TableReader {
 
         let index_bytes = read_block(&*file, &path, footer.index, footer_offset)?;
         let index = Block::decode(index_bytes, Arc::clone(&path), footer.index.offset)?;
+        check_index_order(&index)?;
 
         let props_bytes = read_block(&*file, &path, footer.properties, footer_offset)?;
         let properties =
@@ -203,30 +204,46 @@ impl TableInner {
     fn get_at(&self, user_key: &[u8], seek: &[u8]) -> Result<Option<VersionedValue>> {
         let mut index = self.index.iter(compare_internal_keys);
         index.seek(seek);
-        if !index.valid() {
-            index.status()?;
-            return Ok(None);
+        // The block under the first separator `>= seek` holds the answer,
+        // unless all its keys sort below `seek` (possible when a separator
+        // lies between blocks): then it is the next block's first entry.
+        for _ in 0..2 {
+            if !index.valid() {
+                index.status()?;
+                return Ok(None);
+            }
+            let handle = self.decode_handle(index.value())?;
+            let block = self.data_block(handle, true)?;
+            let mut it = block.iter(compare_internal_keys);
+            it.seek(seek);
+            if !it.valid() {
+                it.status()?;
+                index.next();
+                continue;
+            }
+            if compare_internal_keys(it.key(), seek).is_lt()
+                || compare_internal_keys(it.key(), index.key()).is_gt()
+            {
+                return Err(Error::corruption(
+                    &*self.path,
+                    handle.offset,
+                    "block keys disagree with the index",
+                ));
+            }
+            let (found, trailer) = split_encoded(it.key());
+            if found != user_key {
+                return Ok(None);
+            }
+            let (seqno, kind) = unpack_trailer(trailer).ok_or_else(|| {
+                Error::corruption(&*self.path, handle.offset, "entry with unknown value kind")
+            })?;
+            return Ok(Some(VersionedValue {
+                seqno,
+                kind,
+                value: it.value_bytes(),
+            }));
         }
-        let handle = self.decode_handle(index.value())?;
-        let block = self.data_block(handle, true)?;
-        let mut it = block.iter(compare_internal_keys);
-        it.seek(seek);
-        if !it.valid() {
-            it.status()?;
-            return Ok(None);
-        }
-        let (found, trailer) = split_encoded(it.key());
-        if found != user_key {
-            return Ok(None);
-        }
-        let (seqno, kind) = unpack_trailer(trailer).ok_or_else(|| {
-            Error::corruption(&*self.path, handle.offset, "entry with unknown value kind")
-        })?;
-        Ok(Some(VersionedValue {
-            seqno,
-            kind,
-            value: it.value_bytes(),
-        }))
+        Ok(None)
     }
 
     /// Decodes an index entry's value.
@@ -250,6 +267,23 @@ impl TableInner {
         }
         Ok(block)
     }
+}
+
+/// Lookups binary-search the index, which is only right if its separator keys
+/// strictly increase; a checksum does not prove that, so check once at open.
+fn check_index_order(index: &Block) -> Result<()> {
+    let mut it = index.iter(compare_internal_keys);
+    let mut previous: Vec<u8> = Vec::new();
+    it.seek_to_first();
+    while it.valid() {
+        if !previous.is_empty() && compare_internal_keys(&previous, it.key()).is_ge() {
+            return Err(it.corruption_here("index keys out of order"));
+        }
+        previous.clear();
+        previous.extend_from_slice(it.key());
+        it.next();
+    }
+    it.status()
 }
 
 impl std::fmt::Debug for TableReader {

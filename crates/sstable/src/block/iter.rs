@@ -159,6 +159,15 @@ impl BlockIter {
         }
     }
 
+    /// A corruption error pointing at the current entry.
+    pub(crate) fn corruption_here(&self, reason: &str) -> Error {
+        Error::corruption(
+            &*self.block.file,
+            self.block.offset + self.current as u64,
+            reason,
+        )
+    }
+
     /// Positions on the first entry (invalid if the block is empty).
     pub(crate) fn seek_to_first(&mut self) {
         if self.error.is_some() {
