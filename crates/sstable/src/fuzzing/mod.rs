@@ -117,7 +117,11 @@ pub fn sst_open_and_scan(data: &[u8]) {
                     );
                     assert_eq!(v.value.as_ref(), val.as_slice());
                 }
-                (None, Some(_)) => panic!("get missed a scanned key"),
+                // The filter is trusted (its checksum only stops accidents):
+                // a forged one may hide keys from `get`, never from a scan.
+                (None, Some(_)) if table.may_contain(user_key) => {
+                    panic!("get missed a scanned key the filter admits")
+                }
                 _ => {}
             }
         }
