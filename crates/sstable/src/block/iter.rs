@@ -12,9 +12,14 @@ use strata_core::{Error, Result};
 use super::{KeyComparator, U32_LEN};
 
 /// A decoded block: the raw bytes plus where its restart array starts.
-/// Cloning is cheap (reference-counted bytes).
+/// Cloning costs one reference-count increment: point lookups clone a block
+/// out of the cache and again into an iterator, so this is on the hot path.
 #[derive(Debug, Clone)]
-pub(crate) struct Block {
+pub(crate) struct Block(Arc<BlockData>);
+
+/// What a [`Block`] shares between its clones.
+#[derive(Debug)]
+pub(crate) struct BlockData {
     data: Bytes,
     /// Offset of the restart array; entries occupy `data[..restarts_offset]`.
     restarts_offset: usize,
@@ -58,13 +63,13 @@ impl Block {
             }
             prev = Some(r);
         }
-        Ok(Block {
+        Ok(Block(Arc::new(BlockData {
             data,
             restarts_offset,
             num_restarts,
             file,
             offset,
-        })
+        })))
     }
 
     /// Bytes held, for cache accounting.
@@ -93,6 +98,14 @@ impl Block {
             .get(at..)
             .and_then(decode_fixed32)
             .map_or(self.restarts_offset, |r| r as usize)
+    }
+}
+
+impl std::ops::Deref for Block {
+    type Target = BlockData;
+
+    fn deref(&self) -> &BlockData {
+        &self.0
     }
 }
 
