@@ -55,7 +55,9 @@ impl BlockEncoder {
     pub(crate) fn encode(&mut self, raw: &[u8], compression: CompressionType) -> &[u8] {
         self.out.clear();
         let mut kind = CompressionType::None;
+        // Never compress what a reader would refuse to decompress.
         if compression == CompressionType::Lz4
+            && raw.len() <= MAX_UNCOMPRESSED_BLOCK
             && let Ok(len) = u32::try_from(raw.len())
         {
             let max = lz4_flex::block::get_maximum_output_size(raw.len());

@@ -221,6 +221,14 @@ impl TableBuilder {
             RawBlock::Data => (self.data_block.finish(), self.options.compression),
             RawBlock::Other(bytes, c) => (bytes, c),
         };
+        // Restart offsets are u32: a larger block cannot be written correctly.
+        if u32::try_from(raw.len()).is_err() {
+            self.poisoned = true;
+            return Err(Error::invalid_argument(format!(
+                "a block of {} bytes exceeds the 4 GiB limit of the block format",
+                raw.len()
+            )));
+        }
         let out = self.encoder.encode(raw, compression);
         let handle = BlockHandle {
             offset: self.offset,

@@ -53,16 +53,19 @@ impl BlockCache {
             .clamp(1, 64)
             .next_power_of_two() as usize;
         let items = (capacity_bytes / 4096).clamp(16, 1 << 22) as usize;
+        // quick_cache splits the bound between shards, rounding each share
+        // up; a multiple of the shard count keeps the total within the bound.
+        let bound = capacity_bytes - capacity_bytes % shards as u64;
         let cache = match OptionsBuilder::new()
             .shards(shards)
             .estimated_items_capacity(items)
-            .weight_capacity(capacity_bytes)
+            .weight_capacity(bound)
             .build()
         {
             Ok(opts) => {
                 Cache::with_options(opts, BlockWeighter, Default::default(), Default::default())
             }
-            Err(_) => Cache::with_weighter(items, capacity_bytes, BlockWeighter),
+            Err(_) => Cache::with_weighter(items, bound, BlockWeighter),
         };
         Self {
             cache,

@@ -12,7 +12,7 @@
 //! [footer]                     64 bytes: meta block handles, version, crc, magic
 //! ```
 //!
-//! The byte-level format is in `docs/format.md` (section "SST").
+//! The byte-level format is in `docs/format.md` (section "Sorted string tables").
 //!
 //! * [`TableBuilder`] writes a table from entries in increasing internal-key
 //!   order, with [`TableOptions`] (block size, restart interval, bloom bits,

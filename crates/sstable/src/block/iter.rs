@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use strata_core::coding::{decode_fixed32, decode_varint32};
-use strata_core::{Error, Result};
+use strata_core::{Error, InternalKeyRef, Result};
 
 use super::{KeyComparator, U32_LEN};
 
@@ -30,14 +30,22 @@ pub(crate) struct BlockData {
 }
 
 impl Block {
-    /// Validates the restart array of `data`.
+    /// Validates `data` as a block of internal keys: the restart array, then
+    /// one walk over every entry (so later reads in either direction agree).
+    ///
+    /// Errors name `offset`, the block's position in `file`; the position
+    /// inside the block goes in the message, because for a compressed block
+    /// it counts decompressed bytes and is not a file offset.
     ///
     /// # Errors
-    /// `Corruption` if the block is too short for its restart array, or a
-    /// restart offset is out of order or outside the entry region.
+    /// `Corruption` if the restart array does not fit or is out of order, the
+    /// first restart is not 0, an entry runs past the entry region, a restart
+    /// offset is not the start of an entry that shares nothing, or a key is
+    /// not a valid internal key (shorter than its trailer or of unknown kind).
     pub(crate) fn decode(data: Bytes, file: Arc<Path>, offset: u64) -> Result<Block> {
-        let corrupt =
-            |at: usize, reason: String| Error::corruption(&*file, offset + at as u64, reason);
+        let corrupt = |at: usize, reason: String| {
+            Error::corruption(&*file, offset, format!("{reason} (byte {at} of the block)"))
+        };
         let len = data.len();
         let count_at = len
             .checked_sub(U32_LEN)
@@ -46,22 +54,60 @@ impl Block {
         let restarts_offset = num_restarts
             .checked_mul(U32_LEN)
             .and_then(|n| count_at.checked_sub(n))
+            .filter(|_| num_restarts > 0)
             .ok_or_else(|| {
                 corrupt(
                     count_at,
                     format!("restart count {num_restarts} does not fit a {len}-byte block"),
                 )
             })?;
-        let mut prev: Option<u32> = None;
-        for i in 0..num_restarts {
-            let at = restarts_offset + i * U32_LEN;
-            let r = decode_fixed32(&data[at..]).unwrap_or(u32::MAX);
-            let in_order = prev.is_none_or(|p| r > p);
-            let in_range = (r as usize) < restarts_offset || (restarts_offset == 0 && r == 0);
-            if !in_order || !in_range {
-                return Err(corrupt(at, format!("restart point {i} has bad offset {r}")));
+        let restart = |i: usize| {
+            decode_fixed32(&data[restarts_offset + i * U32_LEN..])
+                .map_or(usize::MAX, |r| r as usize)
+        };
+        if restart(0) != 0 || (restarts_offset == 0 && num_restarts != 1) {
+            return Err(corrupt(
+                restarts_offset,
+                "the first restart point is not the first entry".into(),
+            ));
+        }
+        // Walk the entries: each restart offset must be met exactly, at an
+        // entry that shares no prefix, and every key must decode.
+        let mut key: Vec<u8> = Vec::new();
+        let mut next_restart = 0;
+        let mut pos = 0;
+        while pos < restarts_offset {
+            let entry = decode_entry_at(&data, pos, restarts_offset)
+                .ok_or_else(|| corrupt(pos, "entry runs past the entry region".into()))?;
+            if next_restart < num_restarts && restart(next_restart) == pos {
+                if entry.shared != 0 {
+                    return Err(corrupt(pos, "a restart point shares a key prefix".into()));
+                }
+                next_restart += 1;
+            } else if next_restart < num_restarts && restart(next_restart) < pos {
+                return Err(corrupt(
+                    pos,
+                    format!("restart point {next_restart} is not an entry start"),
+                ));
             }
-            prev = Some(r);
+            if entry.shared > key.len() {
+                return Err(corrupt(
+                    pos,
+                    "entry shares more than the previous key".into(),
+                ));
+            }
+            key.truncate(entry.shared);
+            key.extend_from_slice(&data[entry.unshared.clone()]);
+            if InternalKeyRef::decode_from(&key).is_none() {
+                return Err(corrupt(pos, "key is not a valid internal key".into()));
+            }
+            pos = entry.value.end;
+        }
+        if restarts_offset > 0 && next_restart != num_restarts {
+            return Err(corrupt(
+                restarts_offset,
+                format!("restart point {next_restart} is past the last entry"),
+            ));
         }
         Ok(Block(Arc::new(BlockData {
             data,
@@ -116,6 +162,23 @@ struct Entry {
     value: Range<usize>,
 }
 
+/// Decodes the entry header at `at`; `None` if it or its key or value runs
+/// past `limit` (the start of the restart array).
+fn decode_entry_at(data: &[u8], at: usize, limit: usize) -> Option<Entry> {
+    let region = data.get(at..limit)?;
+    let (shared, n1) = decode_varint32(region)?;
+    let (unshared, n2) = decode_varint32(region.get(n1..)?)?;
+    let (value_len, n3) = decode_varint32(region.get(n1 + n2..)?)?;
+    let key_start = at + n1 + n2 + n3;
+    let key_end = key_start.checked_add(unshared as usize)?;
+    let value_end = key_end.checked_add(value_len as usize)?;
+    (value_end <= limit).then_some(Entry {
+        shared: shared as usize,
+        unshared: key_start..key_end,
+        value: key_end..value_end,
+    })
+}
+
 /// A cursor over a [`Block`]. Invalid until positioned by a seek; becomes
 /// invalid when it steps off either end or meets corrupt bytes (then
 /// [`BlockIter::status`] reports the corruption).
@@ -166,8 +229,8 @@ impl BlockIter {
             None => Ok(()),
             Some((at, reason)) => Err(Error::corruption(
                 &*self.block.file,
-                self.block.offset + *at as u64,
-                reason.clone(),
+                self.block.offset,
+                format!("{reason} (byte {at} of the block)"),
             )),
         }
     }
@@ -176,8 +239,8 @@ impl BlockIter {
     pub(crate) fn corruption_here(&self, reason: &str) -> Error {
         Error::corruption(
             &*self.block.file,
-            self.block.offset + self.current as u64,
-            reason,
+            self.block.offset,
+            format!("{reason} (byte {} of the block)", self.current),
         )
     }
 
@@ -290,21 +353,7 @@ impl BlockIter {
 
     /// Decodes the entry header at `at`; on bad bytes records the corruption.
     fn decode_entry(&mut self, at: usize) -> Option<Entry> {
-        let limit = self.block.restarts_offset;
-        let parsed = (|| {
-            let region = self.block.data.get(at..limit)?;
-            let (shared, n1) = decode_varint32(region)?;
-            let (unshared, n2) = decode_varint32(region.get(n1..)?)?;
-            let (value_len, n3) = decode_varint32(region.get(n1 + n2..)?)?;
-            let key_start = at + n1 + n2 + n3;
-            let key_end = key_start.checked_add(unshared as usize)?;
-            let value_end = key_end.checked_add(value_len as usize)?;
-            (value_end <= limit).then_some(Entry {
-                shared: shared as usize,
-                unshared: key_start..key_end,
-                value: key_end..value_end,
-            })
-        })();
+        let parsed = decode_entry_at(&self.block.data, at, self.block.restarts_offset);
         if parsed.is_none() {
             self.corrupt(at, "entry header or lengths run past the entry region");
         }

@@ -7,14 +7,28 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn bytewise(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    a.cmp(b)
+use strata_core::{InternalKey, MAX_SEQNO, ValueKind, compare_internal_keys};
+
+/// Blocks hold internal keys; the tests give every user key one version.
+fn ik(user_key: &[u8]) -> Vec<u8> {
+    InternalKey::new(user_key.to_vec(), 1, ValueKind::Put).encode()
 }
+
+/// Where a seek for `user_key` must land: before all its versions.
+fn target(user_key: &[u8]) -> Vec<u8> {
+    InternalKey::seek_key(user_key.to_vec(), MAX_SEQNO).encode()
+}
+
+fn user(key: &[u8]) -> Vec<u8> {
+    key[..key.len() - 8].to_vec()
+}
+
+const CMP: KeyComparator = compare_internal_keys;
 
 fn build(entries: &BTreeMap<Vec<u8>, Vec<u8>>, interval: usize) -> Block {
     let mut b = BlockBuilder::new(interval);
     for (k, v) in entries {
-        b.add(k, v);
+        b.add(&ik(k), v);
     }
     let size = b.estimated_size();
     let raw = Bytes::copy_from_slice(b.finish());
@@ -23,11 +37,11 @@ fn build(entries: &BTreeMap<Vec<u8>, Vec<u8>>, interval: usize) -> Block {
 }
 
 fn forward(block: &Block) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut it = block.iter(bytewise);
+    let mut it = block.iter(CMP);
     let mut out = Vec::new();
     it.seek_to_first();
     while it.valid() {
-        out.push((it.key().to_vec(), it.value().to_vec()));
+        out.push((user(it.key()), it.value().to_vec()));
         it.next();
     }
     it.status().unwrap();
@@ -35,11 +49,11 @@ fn forward(block: &Block) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 fn backward(block: &Block) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut it = block.iter(bytewise);
+    let mut it = block.iter(CMP);
     let mut out = Vec::new();
     it.seek_to_last();
     while it.valid() {
-        out.push((it.key().to_vec(), it.value().to_vec()));
+        out.push((user(it.key()), it.value().to_vec()));
         it.prev();
     }
     it.status().unwrap();
@@ -51,8 +65,8 @@ fn backward(block: &Block) -> Vec<(Vec<u8>, Vec<u8>)> {
 fn empty_block_has_no_entries() {
     let block = build(&BTreeMap::new(), 16);
     assert!(forward(&block).is_empty());
-    let mut it = block.iter(bytewise);
-    it.seek(b"a");
+    let mut it = block.iter(CMP);
+    it.seek(&target(b"a"));
     assert!(!it.valid());
     it.seek_to_last();
     assert!(!it.valid());
@@ -70,18 +84,18 @@ fn seek_lands_on_first_key_not_below_target() {
         })
         .collect();
     let block = build(&entries, 4);
-    let mut it = block.iter(bytewise);
-    it.seek(b"key0051");
-    assert_eq!(it.key(), b"key0052");
+    let mut it = block.iter(CMP);
+    it.seek(&target(b"key0051"));
+    assert_eq!(user(it.key()), b"key0052");
     it.prev();
-    assert_eq!(it.key(), b"key0050");
-    it.seek(b"key0052");
-    assert_eq!(it.key(), b"key0052");
-    it.seek(b"");
-    assert_eq!(it.key(), b"key0000");
+    assert_eq!(user(it.key()), b"key0050");
+    it.seek(&target(b"key0052"));
+    assert_eq!(user(it.key()), b"key0052");
+    it.seek(&target(b""));
+    assert_eq!(user(it.key()), b"key0000");
     it.prev();
     assert!(!it.valid());
-    it.seek(b"key9");
+    it.seek(&target(b"key9"));
     assert!(!it.valid());
     it.status().unwrap();
 }
@@ -90,7 +104,7 @@ fn seek_lands_on_first_key_not_below_target() {
 fn values_are_zero_copy_slices() {
     let entries = BTreeMap::from([(b"a".to_vec(), b"apple".to_vec())]);
     let block = build(&entries, 16);
-    let mut it = block.iter(bytewise);
+    let mut it = block.iter(CMP);
     it.seek_to_first();
     assert_eq!(it.value_bytes(), Bytes::from_static(b"apple"));
 }
@@ -102,12 +116,64 @@ fn restart_array_is_validated() {
     assert!(bad(vec![1, 2]).is_corruption());
     // Claims 1000 restarts in an 8-byte block.
     assert!(bad(vec![0, 0, 0, 0, 0xe8, 3, 0, 0]).is_corruption());
-    // One restart pointing past the entries.
-    let e = bad(vec![9, 9, 9, 0, 0, 0, 1, 0, 0, 0]);
-    match e {
-        strata_core::Error::Corruption { offset, .. } => assert_eq!(offset, 102),
+    // Zero restarts: readers could scan forward but not seek or go back.
+    assert!(bad(vec![0, 0, 0, 0]).is_corruption());
+    // One restart pointing past the entries; errors name the block's offset.
+    match bad(vec![9, 9, 9, 0, 0, 0, 1, 0, 0, 0]) {
+        strata_core::Error::Corruption { offset, .. } => assert_eq!(offset, 100),
         other => panic!("{other}"),
     }
+}
+
+/// Raw block bytes for two entries, the second at offset `second`.
+fn two_entries(restarts: &[u32]) -> (Vec<u8>, usize) {
+    let mut raw = Vec::new();
+    for user_key in [b"a", b"b"] {
+        let key = ik(user_key);
+        raw.extend_from_slice(&[0, key.len() as u8, 1]);
+        raw.extend_from_slice(&key);
+        raw.push(b'v');
+    }
+    let second = raw.len() / 2;
+    for r in restarts {
+        raw.extend_from_slice(&r.to_le_bytes());
+    }
+    raw.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
+    (raw, second)
+}
+
+#[test]
+fn restarts_must_sit_on_entry_starts() {
+    let file: Arc<Path> = Arc::from(Path::new("t"));
+    let decode = |raw: Vec<u8>| Block::decode(Bytes::from(raw), file.clone(), 0);
+    let (_, second) = two_entries(&[0]);
+    decode(two_entries(&[0]).0).unwrap();
+    decode(two_entries(&[0, second as u32]).0).unwrap();
+    // Mid-entry restart, and a first restart that is not the first entry.
+    assert!(decode(two_entries(&[0, 3]).0).unwrap_err().is_corruption());
+    assert!(
+        decode(two_entries(&[second as u32]).0)
+            .unwrap_err()
+            .is_corruption()
+    );
+}
+
+#[test]
+fn keys_must_be_internal_keys() {
+    let file: Arc<Path> = Arc::from(Path::new("t"));
+    let decode = |raw: Vec<u8>| Block::decode(Bytes::from(raw), file.clone(), 0);
+    // A 3-byte key is shorter than a trailer.
+    let mut short = vec![0, 3, 0, b'a', b'b', b'c'];
+    short.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
+    assert!(decode(short).unwrap_err().is_corruption());
+    // A trailer with kind 9.
+    let mut key = ik(b"a");
+    let kind_at = key.len() - 8;
+    key[kind_at] = 9;
+    let mut unknown = vec![0, key.len() as u8, 0];
+    unknown.extend_from_slice(&key);
+    unknown.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
+    assert!(decode(unknown).unwrap_err().is_corruption());
 }
 
 #[test]
@@ -127,22 +193,28 @@ fn every_truncation_and_flip_is_caught_or_harmless() {
     let raw = b.finish().to_vec();
     let file: Arc<Path> = Arc::from(Path::new("t"));
     let exercise = |bytes: Vec<u8>| {
-        // The block layer has no checksum (the trailer does); here we only
-        // require that nothing panics or loops, whatever the bytes.
+        // The block layer has no checksum (the trailer has): damaged bytes
+        // may decode to other entries, but a block that decodes must read
+        // the same forwards and backwards, and nothing may panic or loop.
         if let Ok(block) = Block::decode(Bytes::from(bytes), file.clone(), 0) {
-            let mut it = block.iter(bytewise);
-            let mut n = 0;
+            let mut fwd = Vec::new();
+            let mut it = block.iter(CMP);
             it.seek_to_first();
-            while it.valid() && n < 10_000 {
+            while it.valid() && fwd.len() < 10_000 {
+                fwd.push(it.key().to_vec());
                 it.next();
-                n += 1;
             }
+            it.status().unwrap();
+            let mut back = Vec::new();
             it.seek_to_last();
-            while it.valid() && n < 20_000 {
+            while it.valid() && back.len() < 10_000 {
+                back.push(it.key().to_vec());
                 it.prev();
-                n += 1;
             }
-            it.seek(b"k020");
+            it.status().unwrap();
+            back.reverse();
+            assert_eq!(fwd, back);
+            it.seek(&target(b"k020"));
             let _ = it.status();
         }
     };
@@ -181,22 +253,22 @@ proptest! {
         let expected: Vec<_> = entries.clone().into_iter().collect();
         prop_assert_eq!(&forward(&block), &expected);
         prop_assert_eq!(&backward(&block), &expected);
-        let mut it = block.iter(bytewise);
+        let mut it = block.iter(CMP);
         for probe in &probes {
-            it.seek(probe);
+            it.seek(&target(probe));
             let want = entries.range(probe.clone()..).next();
             match want {
                 None => prop_assert!(!it.valid()),
                 Some((k, v)) => {
                     prop_assert!(it.valid());
-                    prop_assert_eq!(it.key(), &k[..]);
+                    prop_assert_eq!(user(it.key()), k.clone());
                     prop_assert_eq!(it.value(), &v[..]);
                     // prev from a seek lands on the predecessor.
                     let before = entries.range(..probe.clone()).next_back();
                     it.prev();
                     match before {
                         None => prop_assert!(!it.valid()),
-                        Some((bk, _)) => prop_assert_eq!(it.key(), &bk[..]),
+                        Some((bk, _)) => prop_assert_eq!(user(it.key()), bk.clone()),
                     }
                 }
             }

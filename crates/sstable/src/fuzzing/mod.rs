@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use strata_core::key::split_encoded;
-use strata_core::{MAX_SEQNO, RandomAccessFile, compare_internal_keys};
+use strata_core::{InternalKey, MAX_SEQNO, RandomAccessFile, ValueKind, compare_internal_keys};
 
 use crate::block::{Block, BlockBuilder};
 use crate::bloom::{BloomBuilder, BloomFilter};
@@ -145,43 +145,51 @@ pub fn sst_open_and_scan(data: &[u8]) {
 pub fn block_decode(data: &[u8]) {
     let path: Arc<Path> = Arc::from(Path::new("fuzz.block"));
     if let Ok(block) = Block::decode(Bytes::copy_from_slice(data), Arc::clone(&path), 0) {
-        for cmp in [
-            compare_internal_keys as crate::block::KeyComparator,
-            <[u8]>::cmp,
-        ] {
-            let mut it = block.iter(cmp);
-            it.seek_to_first();
-            let mut n = 0;
-            while it.valid() && n < SCAN_LIMIT {
-                let _ = (it.key(), it.value(), it.value_bytes());
-                it.next();
-                n += 1;
-            }
-            let _ = it.status();
-            it.seek_to_last();
-            n = 0;
-            while it.valid() && n < SCAN_LIMIT {
-                it.prev();
-                n += 1;
-            }
-            for target in data.chunks(9).take(8) {
-                it.seek(target);
-                if it.valid() {
-                    it.prev();
-                }
-            }
-            let _ = it.status();
+        // A block that decodes reads the same in both directions.
+        let mut it = block.iter(compare_internal_keys);
+        it.seek_to_first();
+        let mut forward: Vec<Entry> = Vec::new();
+        while it.valid() && forward.len() < SCAN_LIMIT {
+            forward.push((it.key().to_vec(), it.value().to_vec()));
+            let _ = it.value_bytes();
+            it.next();
         }
+        let forward_ok = it.status().is_ok() && !it.valid();
+        it.seek_to_last();
+        let mut backward: Vec<Entry> = Vec::new();
+        while it.valid() && backward.len() < SCAN_LIMIT {
+            backward.push((it.key().to_vec(), it.value().to_vec()));
+            it.prev();
+        }
+        if forward_ok && it.status().is_ok() {
+            backward.reverse();
+            assert_eq!(
+                forward, backward,
+                "decoded block reads differently backwards"
+            );
+        }
+        for target in data.chunks(9).take(8) {
+            it.seek(target);
+            if it.valid() {
+                it.prev();
+            }
+        }
+        let _ = it.status();
     }
 
-    // Round trip: keys from 3-byte chunks, deduplicated and sorted bytewise.
+    // Round trip: user keys from 3-byte chunks, deduplicated and sorted,
+    // each stored as one version (so internal order is user-key order).
     let restart = usize::from(data.first().copied().unwrap_or(1) % 8) + 1;
-    let mut entries: Vec<Entry> = data
+    let mut user_entries: Vec<Entry> = data
         .chunks(3)
         .map(|c| (c.to_vec(), c.iter().rev().copied().collect()))
         .collect();
-    entries.sort();
-    entries.dedup_by(|a, b| a.0 == b.0);
+    user_entries.sort();
+    user_entries.dedup_by(|a, b| a.0 == b.0);
+    let entries: Vec<Entry> = user_entries
+        .into_iter()
+        .map(|(k, v)| (InternalKey::new(k, 1, ValueKind::Put).encode(), v))
+        .collect();
     let mut builder = BlockBuilder::new(restart);
     for (k, v) in &entries {
         builder.add(k, v);
@@ -191,7 +199,7 @@ pub fn block_decode(data: &[u8]) {
         Ok(b) => b,
         Err(e) => panic!("built block does not decode: {e}"),
     };
-    let mut it = block.iter(<[u8]>::cmp);
+    let mut it = block.iter(compare_internal_keys);
     it.seek_to_first();
     let mut got = Vec::new();
     while it.valid() {
