@@ -5,7 +5,7 @@ set -euo pipefail
 secs=${1:-600}
 cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-for t in sst_open_and_scan block_decode wal_read bloom_probe memtable_ops; do
+for t in sst_open_and_scan block_decode wal_read bloom_probe memtable_ops manifest_edit_decode; do
   mkdir -p "corpus/$t"
   echo "== $t (${secs}s)"
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 2>&1 \
