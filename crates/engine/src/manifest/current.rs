@@ -50,7 +50,16 @@ pub fn database_exists(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
 /// manifest name and a newline; [`Error::Io`] for other I/O failures.
 pub(crate) fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
     let path = dir.join(CURRENT_FILE_NAME);
-    let bytes = match fs.read_all(&path) {
+    // CURRENT is one short line; never let its size on disk drive an allocation.
+    const MAX_CURRENT_LEN: u64 = 64;
+    let read = || -> io::Result<Vec<u8>> {
+        let file = fs.open(&path)?;
+        let len = file.size()?.min(MAX_CURRENT_LEN + 1);
+        let mut buf = vec![0; len as usize];
+        file.read_at(0, &mut buf)?;
+        Ok(buf)
+    };
+    let bytes = match read() {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::Io(io::Error::new(
@@ -84,6 +93,19 @@ pub(crate) fn current_contents(number: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_oversized_current_is_corruption_without_reading_it_all() {
+        use strata_core::FaultFs;
+        let fs = FaultFs::new();
+        let dir = Path::new("/db");
+        fs.create_dir_all(dir).unwrap();
+        let mut f = fs.create(&dir.join(CURRENT_FILE_NAME)).unwrap();
+        let mut big = b"MANIFEST-000001\n".to_vec();
+        big.resize(1 << 20, b'x');
+        f.append(&big).unwrap();
+        assert!(read_current(&fs, dir).unwrap_err().is_corruption());
+    }
 
     #[test]
     fn manifest_names_parse_only_in_canonical_form() {
