@@ -270,7 +270,7 @@ impl TableIterator {
     }
 
     fn raw_seek(&mut self, target: &[u8]) {
-        self.index.seek(target);
+        self.index.seek_with_hints(target, &self.table.index_hints);
         if self.load_block() {
             self.data_mut(|d| d.seek(target));
         }

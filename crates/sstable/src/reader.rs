@@ -15,7 +15,7 @@ use strata_core::{
     compare_internal_keys,
 };
 
-use crate::block::Block;
+use crate::block::{Block, RestartHints};
 use crate::block_io::read_block;
 use crate::bloom::BloomFilter;
 use crate::cache::BlockCache;
@@ -44,6 +44,8 @@ pub(crate) struct TableInner {
     pub(crate) file_id: u64,
     pub(crate) cache: Option<Arc<BlockCache>>,
     pub(crate) index: Block,
+    /// Narrows seeks in `index` (valid because `open` checked its order).
+    pub(crate) index_hints: RestartHints,
     pub(crate) index_offset: u64,
     filter: Option<BloomFilter>,
     properties: TableProperties,
@@ -90,6 +92,7 @@ impl TableReader {
         let index_bytes = read_block(&*file, &path, footer.index, footer_offset)?;
         let index = Block::decode(index_bytes, Arc::clone(&path), footer.index.offset)?;
         check_index_order(&index)?;
+        let index_hints = index.restart_hints();
 
         let props_bytes = read_block(&*file, &path, footer.properties, footer_offset)?;
         let properties =
@@ -110,6 +113,7 @@ impl TableReader {
                 file_id,
                 cache,
                 index,
+                index_hints,
                 index_offset: footer.index.offset,
                 filter,
                 properties,
@@ -203,7 +207,7 @@ impl TableReader {
 impl TableInner {
     fn get_at(&self, user_key: &[u8], seek: &[u8]) -> Result<Option<VersionedValue>> {
         let mut index = self.index.iter(compare_internal_keys);
-        index.seek(seek);
+        index.seek_with_hints(seek, &self.index_hints);
         // The block under the first separator `>= seek` holds the answer,
         // unless all its keys sort below `seek` (possible when a separator
         // lies between blocks): then it is the next block's first entry.

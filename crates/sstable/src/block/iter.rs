@@ -9,7 +9,7 @@ use bytes::Bytes;
 use strata_core::coding::{decode_fixed32, decode_varint32};
 use strata_core::{Error, InternalKeyRef, Result};
 
-use super::{KeyComparator, U32_LEN};
+use super::{KeyComparator, RestartHints, U32_LEN};
 
 /// A decoded block: the raw bytes plus where its restart array starts.
 /// Cloning costs one reference-count increment: point lookups clone a block
@@ -116,6 +116,19 @@ impl Block {
             file,
             offset,
         })))
+    }
+
+    /// Hints over this block's restart keys, for [`BlockIter::seek_with_hints`].
+    pub(crate) fn restart_hints(&self) -> RestartHints {
+        let keys: Vec<&[u8]> = (0..self.num_restarts)
+            .map(|i| {
+                let at = self.restart_point(i);
+                decode_entry_at(&self.data, at, self.restarts_offset)
+                    .and_then(|e| self.data.get(e.unshared))
+                    .unwrap_or_default()
+            })
+            .collect();
+        RestartHints::new(keys.iter().copied())
     }
 
     /// Bytes held, for cache accounting.
@@ -265,13 +278,30 @@ impl BlockIter {
 
     /// Positions on the first entry whose key is `>= target`; invalid if none.
     pub(crate) fn seek(&mut self, target: &[u8]) {
+        self.seek_among(target, 0, usize::MAX);
+    }
+
+    /// [`BlockIter::seek`], narrowed by `hints` built from this block's
+    /// restart keys (ignored if they do not match the block).
+    pub(crate) fn seek_with_hints(&mut self, target: &[u8], hints: &RestartHints) {
+        if hints.len() != self.block.num_restarts {
+            return self.seek(target);
+        }
+        let range = hints.candidates(target);
+        self.seek_among(target, *range.start(), *range.end());
+    }
+
+    /// Seeks, knowing that the last restart point whose key is below
+    /// `target` lies in `left..=right` (or is 0).
+    fn seek_among(&mut self, target: &[u8], left: usize, right: usize) {
         if self.error.is_some() || self.block.num_restarts == 0 {
             self.invalidate();
             return;
         }
         // Binary search for the last restart point whose key is < target.
         let cmp = self.cmp;
-        let (mut left, mut right) = (0, self.block.num_restarts - 1);
+        let right = right.min(self.block.num_restarts - 1);
+        let (mut left, mut right) = (left.min(right), right);
         while left < right {
             let mid = left + (right - left).div_ceil(2);
             let Some(key) = self.restart_key(mid) else {

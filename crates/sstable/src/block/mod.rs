@@ -23,9 +23,11 @@
 //! bytes into `Error::Corruption` with the absolute file offset.
 
 mod builder;
+mod hints;
 mod iter;
 
 pub(crate) use builder::BlockBuilder;
+pub(crate) use hints::RestartHints;
 pub(crate) use iter::{Block, BlockIter};
 
 /// Orders the keys of a block.

@@ -276,3 +276,62 @@ proptest! {
         it.status().unwrap();
     }
 }
+
+fn versions_strategy() -> impl Strategy<Value = Vec<(Vec<u8>, u64)>> {
+    // Keys sharing long prefixes, keys that are prefixes of others, zero
+    // bytes, and several versions of a key: what could fool the hints.
+    proptest::collection::btree_set(
+        (
+            prop_oneof![
+                proptest::collection::vec(0u8..3, 0..4),
+                proptest::collection::vec(0u8..3, 0..14).prop_map(|t| [
+                    b"common-prefix/".to_vec(),
+                    t
+                ]
+                .concat()),
+            ],
+            0u64..4,
+        ),
+        1..300,
+    )
+    .prop_map(|set| set.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn seeks_with_hints_land_where_plain_seeks_do(
+        versions in versions_strategy(),
+        interval in 1usize..6,
+        probes in proptest::collection::vec(
+            (proptest::collection::vec(0u8..3, 0..18), 0u64..5, any::<bool>()), 0..40),
+    ) {
+        // Internal order: user key ascending, seqno descending.
+        let mut keys: Vec<Vec<u8>> = versions
+            .iter()
+            .map(|(k, s)| InternalKey::new(k.clone(), *s, ValueKind::Put).encode())
+            .collect();
+        keys.sort_by(|a, b| compare_internal_keys(a, b));
+        let mut b = BlockBuilder::new(interval);
+        for k in &keys {
+            b.add(k, b"v");
+        }
+        let block = Block::decode(Bytes::copy_from_slice(b.finish()), Arc::from(Path::new("t")), 0).unwrap();
+        let hints = block.restart_hints();
+        let (mut plain, mut hinted) = (block.iter(CMP), block.iter(CMP));
+        let mut targets: Vec<Vec<u8>> = keys.clone();
+        for (user_key, seqno, prefixed) in probes {
+            let user_key = if prefixed { [b"common-prefix/".to_vec(), user_key].concat() } else { user_key };
+            targets.push(InternalKey::new(user_key, seqno, ValueKind::SEEK).encode());
+        }
+        for t in &targets {
+            plain.seek(t);
+            hinted.seek_with_hints(t, &hints);
+            prop_assert_eq!(plain.valid(), hinted.valid());
+            if plain.valid() {
+                prop_assert_eq!(plain.key(), hinted.key());
+            }
+        }
+    }
+}
