@@ -175,7 +175,7 @@ fn an_edit_that_does_not_apply_is_corruption_at_its_offset() {
 }
 
 #[test]
-fn an_overlapping_l1_after_replay_is_corruption() {
+fn an_edit_making_l1_overlap_is_refused_by_apply_and_corrupt_on_replay() {
     let (fs, dir) = common::fresh_fs();
     let mut state = ManifestState::new();
     let mut e = VersionEdit::new();
@@ -185,11 +185,13 @@ fn an_overlapping_l1_after_replay_is_corruption() {
     let mut overlap = VersionEdit::new();
     overlap.add_file(1, common::meta(2, 0, 10));
     overlap.add_file(1, common::meta(3, 5, 15));
+    // The caller applies before appending, and learns here...
+    let before = state.clone();
+    let err = state.apply(&overlap).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert_eq!(state, before, "a refused edit changes nothing");
+    // ...and a manifest that holds such an edit anyway does not recover.
     w.append(&overlap).unwrap();
     let err = recover(&fs, &dir).unwrap_err();
     assert!(err.is_corruption(), "{err}");
-    // And the writer refuses to snapshot such a state into a new manifest.
-    state.apply(&overlap).unwrap();
-    let err = ManifestWriter::create(&fs, &dir, 4, &state).unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
 }

@@ -205,7 +205,7 @@ fn trivial_move_in_one_edit_and_double_removal_refused() {
 }
 
 #[test]
-fn check_invariants_finds_overlap_in_l1_but_not_l0() {
+fn overlap_is_allowed_in_l0_and_refused_in_l1() {
     let mut state = ManifestState::new();
     let mut e = VersionEdit::new();
     e.next_file_number = Some(10);
@@ -218,7 +218,18 @@ fn check_invariants_finds_overlap_in_l1_but_not_l0() {
     e.add_file(1, common::meta(3, 0, 10));
     // Shares user key 10 with file 3: overlap, though the internal keys differ.
     e.add_file(1, common::meta(4, 10, 20));
+    let err = state.apply(&e).unwrap_err();
+    assert!(err.to_string().contains("L1"), "{err}");
+    state.check_invariants().unwrap();
+    // Against files already in the level too, not only within one edit.
+    let mut e = VersionEdit::new();
+    e.add_file(1, common::meta(3, 0, 10));
     state.apply(&e).unwrap();
-    let err = state.check_invariants().unwrap_err();
-    assert!(err.contains("L1"), "{err}");
+    let mut e = VersionEdit::new();
+    e.add_file(1, common::meta(4, 10, 20));
+    assert!(state.apply(&e).is_err());
+    // Moving the old file out in the same edit makes room.
+    e.removed_files.push((1, 3));
+    state.apply(&e).unwrap();
+    state.check_invariants().unwrap();
 }

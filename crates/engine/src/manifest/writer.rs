@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use strata_core::{Error, FileSystem, Result};
 use strata_wal::LogWriter;
 
-use super::current::{
-    CURRENT_FILE_NAME, current_contents, manifest_file_name, read_current, temp_current_path,
-};
+use super::current::{CURRENT_FILE_NAME, current_contents, manifest_file_name, temp_current_path};
 use crate::version::{ManifestState, VersionEdit};
 
 /// Appends [`VersionEdit`]s to the live manifest, one synced record each.
@@ -44,16 +42,21 @@ impl ManifestWriter {
     /// 5. sync `dir`, so the rename is durable before this returns.
     ///
     /// When this returns `Ok`, the new manifest is in force even across a
-    /// power loss, and the old manifest may be deleted. On `Err`, either the
-    /// old or the new manifest is in force (a failed final `sync_dir` leaves
-    /// it undecided until recovery); keep the old one.
+    /// power loss, and the old manifest may be deleted. On `Err`, which
+    /// manifest is in force is undecided until recovery: a failure after the
+    /// rename (step 5) leaves `CURRENT` naming the new one. So after an `Err`
+    /// the caller must not acknowledge further edits through the old writer
+    /// (recovery may not read them) and must delete neither manifest; it
+    /// either succeeds a later `create` with a new number or stops writing
+    /// and lets the next open recover.
     ///
     /// REQUIRES: `number < state.next_file_number()`, so no other file gets
     /// this number later.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if `number` is not below
-    /// `state.next_file_number()`, names the manifest `CURRENT` names now, or
+    /// `state.next_file_number()`, names a manifest file that exists (such as
+    /// the one `CURRENT` names now), or
     /// `state` breaks [`ManifestState::check_invariants`];
     /// [`Error::Io`] if any file-system call fails.
     pub fn create(
@@ -69,16 +72,15 @@ impl ManifestWriter {
             )));
         }
         state.check_invariants().map_err(Error::InvalidArgument)?;
-        if fs.exists(&dir.join(CURRENT_FILE_NAME))?
-            && let Ok(live) = read_current(fs, dir)
-            && live == number
-        {
+        // Creating truncates: never reuse the name of an existing manifest
+        // (the live one above all), whatever CURRENT says or fails to say.
+        let path = dir.join(manifest_file_name(number));
+        if fs.exists(&path)? {
             return Err(Error::invalid_argument(format!(
-                "{} is the live manifest; a new one needs a new number",
+                "{} already exists; a new manifest needs a new number",
                 manifest_file_name(number)
             )));
         }
-        let path = dir.join(manifest_file_name(number));
         let mut log = LogWriter::new(fs.create(&path)?);
         log.add_record(&state.snapshot_edit().encode())?;
         log.sync()?;

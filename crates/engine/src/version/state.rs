@@ -134,9 +134,10 @@ impl ManifestState {
     /// removes a file that is not live in that level, adds a file number that
     /// is live (after the removals) or added twice, uses a level `>=
     /// MAX_LEVELS`, lowers a counter, leaves a file number or the log number
-    /// not below `next_file_number`, or adds metadata breaking
-    /// [`FileMetadata::validate`]. Manifest recovery reports the same problems
-    /// as [`Error::Corruption`].
+    /// not below `next_file_number`, adds metadata breaking
+    /// [`FileMetadata::validate`], or would make files of a level `>= 1`
+    /// overlap in user keys. Manifest recovery reports the same problems as
+    /// [`Error::Corruption`].
     pub fn apply(&mut self, edit: &VersionEdit) -> Result<()> {
         self.try_apply(edit).map_err(Error::InvalidArgument)
     }
@@ -217,6 +218,48 @@ impl ManifestState {
             return Err(format!(
                 "log number {log} is not below the next file number {next}"
             ));
+        }
+        self.validate_overlap(edit, &removed)
+    }
+
+    /// Refuses an edit that would make files of a level >= 1 overlap, so a
+    /// caller learns it before appending the edit: once appended, such an
+    /// edit would make every later open fail.
+    fn validate_overlap(
+        &self,
+        edit: &VersionEdit,
+        removed: &BTreeMap<u64, u8>,
+    ) -> std::result::Result<(), String> {
+        let touched: std::collections::BTreeSet<u8> = edit
+            .added_files
+            .iter()
+            .map(|(level, _)| *level)
+            .filter(|&level| level >= 1)
+            .collect();
+        for level in touched {
+            let kept = self
+                .levels
+                .get(usize::from(level))
+                .into_iter()
+                .flat_map(|l| l.files.values())
+                .filter(|f| !removed.contains_key(&f.number));
+            let new = edit
+                .added_files
+                .iter()
+                .filter(|(l, _)| *l == level)
+                .map(|(_, meta)| meta);
+            let mut files: Vec<&FileMetadata> = kept.chain(new).collect();
+            files.sort_by(|a, b| a.smallest.user_key.cmp(&b.smallest.user_key));
+            for pair in files.windows(2) {
+                if let [a, b] = pair
+                    && a.largest.user_key >= b.smallest.user_key
+                {
+                    return Err(format!(
+                        "L{level}: files {} and {} would overlap in user keys",
+                        a.number, b.number
+                    ));
+                }
+            }
         }
         Ok(())
     }
