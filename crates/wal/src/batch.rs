@@ -357,5 +357,8 @@ impl std::fmt::Debug for WriteBatch {
     }
 }
 
+mod frozen;
+pub use frozen::{FrozenBatch, FrozenEntry};
+
 #[cfg(test)]
 mod tests;

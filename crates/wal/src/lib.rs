@@ -76,7 +76,7 @@ mod writer;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use batch::{BATCH_HEADER_SIZE, BatchEntry, BatchIter, WriteBatch};
+pub use batch::{BATCH_HEADER_SIZE, BatchEntry, BatchIter, FrozenBatch, FrozenEntry, WriteBatch};
 pub use format::{BLOCK_SIZE, HEADER_SIZE, MAX_FRAGMENT_PAYLOAD};
 pub use reader::{DroppedTail, LogReader, RecoveryMode, RecoveryReport};
 pub use sync_policy::SyncPolicy;
