@@ -144,10 +144,15 @@ impl TableBuilder {
         if parsed.user_key.len() > MAX_KEY_SIZE {
             return Err(oversized_key(parsed.user_key.len()));
         }
-        if value.len() > self.options.max_value_size {
+        // The limit is on the user's value: an expiry prefix does not count,
+        // or a TTL put of a maximal value could never be flushed.
+        let user_len = match parsed.kind {
+            ValueKind::PutWithExpiry => value.len().saturating_sub(ExpiringValue::PREFIX_LEN),
+            _ => value.len(),
+        };
+        if user_len > self.options.max_value_size {
             return Err(Error::invalid_argument(format!(
-                "value of {} bytes exceeds the limit of {}",
-                value.len(),
+                "value of {user_len} bytes exceeds the limit of {}",
                 self.options.max_value_size
             )));
         }

@@ -43,6 +43,20 @@ fn out_of_order_and_duplicate_keys_are_rejected_and_the_builder_stays_usable() {
 }
 
 #[test]
+fn the_value_limit_applies_to_the_user_value_not_the_expiry_prefix() {
+    let fs = FaultFs::new();
+    let mut b = builder(&fs, TableOptions::default().max_value_size(100));
+    let at_limit = strata_core::ExpiringValue::encode(7, &[1; 100]);
+    let ttl = |k: &[u8]| InternalKey::new(k.to_vec(), 1, ValueKind::PutWithExpiry);
+    b.add(&ttl(b"a"), &at_limit).unwrap();
+    let over = strata_core::ExpiringValue::encode(7, &[1; 101]);
+    assert!(matches!(
+        b.add(&ttl(b"b"), &over),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
 fn oversized_keys_and_values_are_rejected() {
     let fs = FaultFs::new();
     let mut b = builder(&fs, TableOptions::default().max_value_size(100));
