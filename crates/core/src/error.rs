@@ -42,6 +42,12 @@ pub enum Error {
     /// The handle was closed; no further operations are accepted.
     #[error("the handle is closed")]
     Closed,
+
+    /// A background job (a flush, a compaction, a WAL sync) failed; the
+    /// database refuses writes until it is reopened (reads still work). The
+    /// string describes the first failure.
+    #[error("a background job failed, writes are refused until the database is reopened: {0}")]
+    Background(String),
 }
 
 impl Error {

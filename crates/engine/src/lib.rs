@@ -1,44 +1,80 @@
 //! # strata
 //!
-//! The storage engine of strata. **This crate currently contains only the
-//! version-edit and manifest layer** ([`manifest`]); the `Db` type that opens
-//! a database and serves reads and writes is not built yet.
+//! An embeddable LSM-tree key-value store: ordered byte keys and values,
+//! atomic batches, snapshots, TTL, counters, and crash-safe recovery.
 //!
-//! [`manifest`] records, durably and crash-safely, which SST files are live
-//! in which level, plus the counters the engine needs on restart:
+//! ```
+//! use std::time::Duration;
+//! use strata::{Db, Options, WriteBatch};
 //!
-//! * [`manifest::FileMetadata`]: one table's number, size, key, seqno and
-//!   time ranges, entry and tombstone counts;
-//! * [`manifest::VersionEdit`]: an atomic change (files added and removed,
-//!   oldest live WAL, next file number, last sequence number);
-//! * [`manifest::ManifestState`]: what replaying edits produces, validating
-//!   each one;
-//! * [`manifest::ManifestWriter`] and [`manifest::recover`]: the
-//!   `MANIFEST-NNNNNN` files and the `CURRENT` pointer.
+//! let dir = tempfile::tempdir()?;
+//! let db = Db::open(dir.path(), Options::default())?;
 //!
-//! ## Invariants
-//! * An edit is applied whole or not at all; a file number is live in at
-//!   most one level; counters never decrease; every file number in use is
-//!   below the next file number.
-//! * Levels 1 and up hold files that do not overlap in user keys; L0 files
-//!   may overlap.
-//! * An appended edit is durable when `append` returns; after a crash,
-//!   recovery yields the state of a prefix of the appended edits, never
-//!   anything else.
+//! db.put("user:1", "ada")?;
+//! db.put_with_ttl("session:9", "token", Duration::from_secs(60))?;
+//! assert_eq!(db.get("user:1")?.as_deref(), Some(&b"ada"[..]));
+//!
+//! let mut batch = WriteBatch::new();
+//! batch.put(b"user:2", b"grace")?;
+//! batch.delete(b"user:1")?;
+//! db.write(batch)?; // all or nothing, also after a crash
+//!
+//! assert_eq!(db.increment("visits", 5)?, 5);
+//!
+//! let snapshot = db.snapshot();
+//! db.put("user:3", "edsger")?;
+//! let users: Vec<_> = snapshot.prefix("user:").collect::<Result<_, _>>()?;
+//! assert_eq!(users.len(), 1); // user:2; user:3 came later
+//!
+//! db.flush()?; // memtables to L0 tables
+//! db.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## How it works
+//! A write goes to the write-ahead log (WAL) and then to the active
+//! memtable. A full memtable becomes immutable and a background thread
+//! writes it to a level-0 table (SST) and records the table in the
+//! manifest. Reads consult the memtables, then the tables, newest first.
+//! The sources of data form an immutable [`Version`](crate::manifest) that
+//! readers load without locks; flushes install a new one.
+//! `docs/architecture.md` describes the write and read paths, the version
+//! swap, and recovery.
+//!
+//! ## Guarantees
+//! * A write is visible to reads once its call returns, and not before;
+//!   readers see writes in order, and a batch whole or not at all.
+//! * Under every [`SyncPolicy`] an acknowledged write survives a crash of
+//!   the process. Under [`SyncPolicy::Always`] it also survives a power
+//!   loss; under the other policies a power loss may lose the last writes,
+//!   but what survives is a prefix of the acknowledged writes (no holes).
+//! * Data read from disk is verified: damage is reported as
+//!   [`Error::Corruption`] naming the file and offset, never returned as
+//!   data.
 //!
 //! ## Concurrency
-//! Plain values and `&mut self` writers: the engine serialises manifest
-//! writes and publishes states as it sees fit.
+//! [`Db`] is `Send + Sync + Clone`. Concurrent writers are committed in
+//! groups; readers never block writers or each other; one background thread
+//! flushes memtables and syncs the WAL under [`SyncPolicy::Interval`].
 //!
-//! ## Example
-//! See the crate README (compiled as a doctest) for a manifest created,
-//! extended by a flush edit, and recovered.
+//! The [`manifest`] module exposes the on-disk version records for tools.
 
+mod db;
+mod iter;
 pub mod manifest;
+mod options;
 mod version;
 
 #[doc(hidden)]
 pub mod fuzzing;
+
+pub use bytes::Bytes;
+pub use db::{Db, LevelStats, OpenReport, Snapshot, Stats};
+pub use iter::DbIterator;
+pub use options::{Clock, ManualClock, Options, SystemClock};
+pub use strata_core::{Error, Result, SeqNo};
+pub use strata_sstable::CompressionType;
+pub use strata_wal::{RecoveryMode, SyncPolicy, WriteBatch};
 
 /// Compiles and runs the README's example as a doctest so it cannot rot.
 #[cfg(doctest)]

@@ -1,0 +1,140 @@
+//! The read path: point lookups and iterators over one version at one
+//! snapshot.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use strata_core::{Error, Result, SeqNo};
+
+use crate::iter::{BoxedSource, DbIterator, MemSource, MergingIterator};
+use crate::version::Version;
+
+/// A user-key range with owned bounds.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRange {
+    pub(crate) lower: Bound<Bytes>,
+    pub(crate) upper: Bound<Bytes>,
+}
+
+impl KeyRange {
+    pub(crate) fn from_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> Self {
+        let own = |b: Bound<&K>| match b {
+            Bound::Included(k) => Bound::Included(Bytes::copy_from_slice(k.as_ref())),
+            Bound::Excluded(k) => Bound::Excluded(Bytes::copy_from_slice(k.as_ref())),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        Self {
+            lower: own(range.start_bound()),
+            upper: own(range.end_bound()),
+        }
+    }
+
+    /// Every key starting with `prefix`.
+    pub(crate) fn prefix(prefix: &[u8]) -> Self {
+        Self {
+            lower: Bound::Included(Bytes::copy_from_slice(prefix)),
+            upper: prefix_successor(prefix).map_or(Bound::Unbounded, Bound::Excluded),
+        }
+    }
+
+    fn below_upper(&self, key: &[u8]) -> bool {
+        match &self.upper {
+            Bound::Included(u) => key <= u.as_ref(),
+            Bound::Excluded(u) => key < u.as_ref(),
+            Bound::Unbounded => true,
+        }
+    }
+
+    fn above_lower(&self, key: &[u8]) -> bool {
+        match &self.lower {
+            Bound::Included(l) => key >= l.as_ref(),
+            Bound::Excluded(l) => key > l.as_ref(),
+            Bound::Unbounded => true,
+        }
+    }
+
+    /// True if a table spanning `smallest..=largest` may hold keys in range.
+    fn overlaps(&self, smallest: &[u8], largest: &[u8]) -> bool {
+        self.below_upper(smallest) && self.above_lower(largest)
+    }
+
+    fn as_slices(&self) -> (Bound<&[u8]>, Bound<&[u8]>) {
+        fn slice(b: &Bound<Bytes>) -> Bound<&[u8]> {
+            match b {
+                Bound::Included(k) => Bound::Included(k.as_ref()),
+                Bound::Excluded(k) => Bound::Excluded(k.as_ref()),
+                Bound::Unbounded => Bound::Unbounded,
+            }
+        }
+        (slice(&self.lower), slice(&self.upper))
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`; `None`
+/// if there is none (the prefix is empty or all `0xff`).
+fn prefix_successor(prefix: &[u8]) -> Option<Bytes> {
+    let end = prefix.iter().rposition(|&b| b != 0xff)?;
+    let mut next = prefix.get(..=end)?.to_vec();
+    if let Some(last) = next.last_mut() {
+        *last += 1;
+    }
+    Some(Bytes::from(next))
+}
+
+impl DbIterator {
+    /// An iterator that yields `e` and ends: how `scan` reports an error
+    /// found before iteration starts.
+    pub(crate) fn failed(e: Error) -> Self {
+        let source: BoxedSource = Box::new(std::iter::once(Err(e)));
+        Self::new(MergingIterator::new(vec![source]), 0, 0, Box::new(()))
+    }
+}
+
+/// An iterator over `range` of `version` at `snapshot`, expiry judged at
+/// `now_ms`. Tables are opened here, so a table that cannot be opened is an
+/// error now rather than mid-iteration.
+pub(crate) fn iterate(
+    version: Arc<Version>,
+    range: &KeyRange,
+    snapshot: SeqNo,
+    now_ms: u64,
+) -> Result<DbIterator> {
+    let mut sources: Vec<BoxedSource> = Vec::new();
+    for slot in version.memtables() {
+        sources.push(Box::new(MemSource::new(
+            Arc::clone(&slot.mem),
+            range.lower.clone(),
+            range.upper.clone(),
+            snapshot,
+        )));
+    }
+    let (lower, upper) = range.as_slices();
+    for level in &version.levels {
+        for table in level {
+            let meta = &table.meta;
+            if range.overlaps(&meta.smallest.user_key, &meta.largest.user_key) {
+                sources.push(Box::new(table.reader()?.entries(lower, upper)));
+            }
+        }
+    }
+    let merge = MergingIterator::new(sources);
+    Ok(DbIterator::new(merge, snapshot, now_ms, Box::new(version)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ranges_end_at_the_successor() {
+        assert_eq!(prefix_successor(b"ab"), Some(Bytes::from_static(b"ac")));
+        assert_eq!(prefix_successor(b"a\xff"), Some(Bytes::from_static(b"b")));
+        assert_eq!(prefix_successor(b"\xff\xff"), None);
+        assert_eq!(prefix_successor(b""), None);
+        let r = KeyRange::prefix(b"k\xff");
+        assert!(r.overlaps(b"k\xff", b"k\xff\x00"));
+        assert!(!r.overlaps(b"l", b"m"));
+        assert!(!r.overlaps(b"a", b"k"));
+    }
+}

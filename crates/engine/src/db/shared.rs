@@ -1,0 +1,142 @@
+//! [`Shared`]: the state every handle, iterator and background job of one
+//! open database shares.
+//!
+//! # Locks (always taken in this order, never the reverse)
+//! 1. `version_lock` — serialises changes of the current version (memtable
+//!    rotation, flush installs). Readers never take it.
+//! 2. `write_target` (write side) — held by a rotation to swap the WAL and
+//!    memtable; writers hold its read side from WAL append to publish.
+//! 3. `manifest` — the manifest writer and the state it describes.
+//! 4. `bg` — background flags; `bg_cv` wakes the background thread and
+//!    `done_cv` wakes stalled writers and `flush()` callers.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use parking_lot::{Condvar, Mutex, RwLock};
+use strata_core::{Error, FileSystem, Result, SeqNo};
+use strata_wal::Wal;
+
+use super::publish::Publisher;
+use crate::manifest::{ManifestState, ManifestWriter};
+use crate::options::Options;
+use crate::version::{MemSlot, TableCache, Version};
+
+/// Where writes go: the active WAL and the memtable it backs.
+pub(crate) struct WriteTarget {
+    pub(crate) wal: Arc<Wal>,
+    pub(crate) slot: Arc<MemSlot>,
+}
+
+pub(crate) struct ManifestSide {
+    pub(crate) writer: ManifestWriter,
+    pub(crate) state: ManifestState,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct BgState {
+    pub(crate) shutting_down: bool,
+    /// The first background failure; writes are refused once it is set.
+    pub(crate) error: Option<String>,
+}
+
+/// Counters behind [`Stats`](crate::Stats).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) user_bytes: AtomicU64,
+    /// WAL bytes of logs already rotated away (the active log counts its own).
+    pub(crate) retired_wal_bytes: AtomicU64,
+    pub(crate) flush_bytes: AtomicU64,
+    pub(crate) flushes: AtomicU64,
+    pub(crate) stall_nanos: AtomicU64,
+    pub(crate) stalls: AtomicU64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: Options,
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) version: ArcSwap<Version>,
+    pub(crate) version_lock: Mutex<()>,
+    pub(crate) write_target: RwLock<WriteTarget>,
+    pub(crate) manifest: Mutex<ManifestSide>,
+    pub(crate) table_cache: Arc<TableCache>,
+    /// Next file number to hand out (tables, WALs, manifests).
+    pub(crate) next_file_number: AtomicU64,
+    /// Next seqno to assign; only changed inside the WAL's queue lock.
+    pub(crate) next_seqno: AtomicU64,
+    pub(crate) publisher: Publisher,
+    /// Live snapshots: seqno -> number of handles.
+    pub(crate) snapshots: Mutex<BTreeMap<SeqNo, usize>>,
+    pub(crate) bg: Mutex<BgState>,
+    pub(crate) bg_cv: Condvar,
+    pub(crate) done_cv: Condvar,
+    pub(crate) counters: Counters,
+    pub(crate) closed: AtomicBool,
+    /// Serialises `increment`s: read, add, write as one step.
+    pub(crate) increment_lock: Mutex<()>,
+}
+
+impl Shared {
+    /// `Ok` if writes are accepted: not closed, no background failure.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        self.check_open()?;
+        if let Some(e) = &self.bg.lock().error {
+            return Err(Error::Background(e.clone()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// Records the first background failure and wakes everyone waiting.
+    pub(crate) fn set_bg_error(&self, what: &str, e: &Error) {
+        let mut bg = self.bg.lock();
+        if bg.error.is_none() {
+            bg.error = Some(format!("{what}: {e}"));
+        }
+        self.done_cv.notify_all();
+        self.bg_cv.notify_all();
+    }
+
+    pub(crate) fn bg_error(&self) -> Option<Error> {
+        self.bg.lock().error.clone().map(Error::Background)
+    }
+
+    pub(crate) fn new_file_number(&self) -> u64 {
+        self.next_file_number.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Seqnos of live snapshots, ascending.
+    pub(crate) fn snapshot_seqnos(&self) -> Vec<SeqNo> {
+        self.snapshots.lock().keys().copied().collect()
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.opts.clock.now_millis()
+    }
+
+    /// Wakes the background thread (a memtable to flush, a shutdown).
+    pub(crate) fn wake_background(&self) {
+        let _bg = self.bg.lock();
+        self.bg_cv.notify_all();
+    }
+
+    /// How long the background thread sleeps when idle: the WAL sync
+    /// interval under `SyncPolicy::Interval`, else a second.
+    pub(crate) fn idle_tick(&self) -> Duration {
+        match self.opts.sync_policy {
+            strata_wal::SyncPolicy::Interval(every) => every.max(Duration::from_millis(1)),
+            _ => Duration::from_secs(1),
+        }
+    }
+}

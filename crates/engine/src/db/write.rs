@@ -1,0 +1,184 @@
+//! The write path: validate, make room, append to the WAL (group commit),
+//! insert into the memtable, publish.
+//!
+//! Writers hold the read side of `write_target` from the WAL append to the
+//! publish, so a rotation (which takes the write side) never separates a
+//! write's WAL record from its memtable. Sequence numbers are assigned inside
+//! the WAL's queue lock, so log order is seqno order; inserts then run
+//! concurrently and the [`Publisher`](super::publish::Publisher) makes them
+//! visible in order.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use strata_core::{Error, Result, ValueKind};
+use strata_wal::{LogWriter, Wal, WriteBatch};
+
+use super::files::wal_path;
+use super::shared::Shared;
+use crate::version::MemSlot;
+
+impl Shared {
+    /// Applies `batch` atomically; returns once it is visible and as durable
+    /// as the sync policy promises.
+    pub(crate) fn write(&self, mut batch: WriteBatch) -> Result<()> {
+        self.check_writable()?;
+        let user_bytes = self.check_limits(&batch)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.make_room(false)?;
+        let target = self.write_target.read();
+        let count = batch.len() as u64;
+        let appended = target.wal.append_with(|buf| {
+            let base = self.next_seqno.load(Ordering::Acquire);
+            batch.set_base_seqno(base)?;
+            self.next_seqno.store(base + count, Ordering::Release);
+            batch.encode_into(buf);
+            Ok(base)
+        });
+        let base = match appended {
+            Ok(base) => base,
+            Err(e) => {
+                if target.wal.has_failed() {
+                    self.set_bg_error("WAL write", &e);
+                }
+                return Err(e);
+            }
+        };
+        target.slot.note_write_time(self.now_ms());
+        let frozen = batch.freeze();
+        for (seqno, kind, key, value) in frozen.iter() {
+            target.slot.mem.insert(key, seqno, kind, value);
+        }
+        self.publisher.publish(base, base + count - 1);
+        drop(target);
+        self.counters
+            .user_bytes
+            .fetch_add(user_bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Checks the configured key and value limits; returns the batch's user
+    /// bytes (keys plus values).
+    fn check_limits(&self, batch: &WriteBatch) -> Result<u64> {
+        let mut bytes = 0u64;
+        for e in batch.iter() {
+            if e.key.len() > self.opts.max_key_size {
+                return Err(Error::invalid_argument(format!(
+                    "key of {} bytes exceeds the limit of {}",
+                    e.key.len(),
+                    self.opts.max_key_size
+                )));
+            }
+            let value = e.user_value();
+            if value.len() > self.opts.max_value_size {
+                return Err(Error::invalid_argument(format!(
+                    "value of {} bytes exceeds the limit of {}",
+                    value.len(),
+                    self.opts.max_value_size
+                )));
+            }
+            bytes += (e.key.len() + value.len()) as u64;
+        }
+        Ok(bytes)
+    }
+
+    /// Rotates the active memtable if it is full (or if `force` and it holds
+    /// anything), stalling while the immutable queue is full.
+    pub(crate) fn make_room(&self, force: bool) -> Result<()> {
+        let mut stall_started: Option<Instant> = None;
+        let result = loop {
+            let needs_room = |slot: &MemSlot| {
+                let used = slot.mem.approximate_memory_usage();
+                if force {
+                    !slot.mem.is_empty()
+                } else {
+                    used >= self.opts.memtable_size
+                }
+            };
+            if !needs_room(&self.write_target.read().slot) {
+                break Ok(());
+            }
+            if self.version.load().imms.len() >= self.opts.max_immutable_memtables {
+                // Stall until a flush frees a place (or the database fails).
+                stall_started.get_or_insert_with(Instant::now);
+                let mut bg = self.bg.lock();
+                if let Some(e) = &bg.error {
+                    break Err(Error::Background(e.clone()));
+                }
+                if bg.shutting_down {
+                    break Err(Error::Closed);
+                }
+                if self.version.load().imms.len() >= self.opts.max_immutable_memtables {
+                    self.bg_cv.notify_all();
+                    self.done_cv.wait(&mut bg);
+                }
+                continue;
+            }
+            let _changing = self.version_lock.lock();
+            let mut target = self.write_target.write();
+            if !needs_room(&target.slot) {
+                break Ok(());
+            }
+            if self.version.load().imms.len() >= self.opts.max_immutable_memtables {
+                continue;
+            }
+            break self.rotate(&mut target);
+        };
+        if let Some(started) = stall_started {
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.counters
+                .stall_nanos
+                .fetch_add(nanos, Ordering::Relaxed);
+            self.counters.stalls.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Starts a new WAL and memtable; the old memtable joins the immutables.
+    /// REQUIRES: `version_lock` and the write side of `write_target` held.
+    fn rotate(&self, target: &mut super::shared::WriteTarget) -> Result<()> {
+        let number = self.new_file_number();
+        let path = wal_path(&self.dir, number);
+        let file = self.fs.create(&path)?;
+        // The new log's name must survive a power loss before any write
+        // acknowledged from it does.
+        self.fs.sync_dir(&self.dir)?;
+        // The old log's tail must be durable before later writes can be: else
+        // a power loss could keep newer writes and lose older ones.
+        if let Err(e) = target.wal.sync() {
+            self.set_bg_error("WAL sync at memtable rotation", &e);
+            let _ = self.fs.remove(&path);
+            return Err(e);
+        }
+        let wal = Arc::new(Wal::new(LogWriter::new(file), self.opts.sync_policy));
+        let slot = Arc::new(MemSlot::new(number));
+        let old_wal = std::mem::replace(&mut target.wal, wal);
+        target.slot = Arc::clone(&slot);
+        self.counters
+            .retired_wal_bytes
+            .fetch_add(old_wal.stats().bytes, Ordering::Relaxed);
+        let next = self.version.load().with_rotated(slot);
+        self.version.store(Arc::new(next));
+        self.wake_background();
+        Ok(())
+    }
+}
+
+/// Builds the one-operation batch behind `put`, `put_with_ttl` and `delete`.
+pub(crate) fn single(
+    kind: ValueKind,
+    key: &[u8],
+    value: &[u8],
+    expires_at_ms: u64,
+) -> Result<WriteBatch> {
+    let mut batch = WriteBatch::new();
+    match kind {
+        ValueKind::Put => batch.put(key, value)?,
+        ValueKind::PutWithExpiry => batch.put_with_expiry(key, value, expires_at_ms)?,
+        ValueKind::Delete => batch.delete(key)?,
+    }
+    Ok(batch)
+}

@@ -1,0 +1,296 @@
+//! [`Options`]: how a database is opened and tuned, and the [`Clock`] that
+//! decides when TTL values expire.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use strata_core::{Error, FileSystem, MAX_KEY_SIZE, MAX_VALUE_SIZE, Result, StdFs};
+use strata_sstable::CompressionType;
+use strata_wal::{RecoveryMode, SyncPolicy};
+
+/// Where "now" comes from, in unix milliseconds: TTL expiry is judged by it.
+///
+/// The default is [`SystemClock`]; tests pass a [`ManualClock`] to make
+/// expiry deterministic.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time in unix milliseconds.
+    fn now_millis(&self) -> u64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        strata_core::key::now_millis()
+    }
+}
+
+/// A clock that only moves when told to; share it with an `Arc`.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now_ms: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock reading `now_ms`.
+    pub fn new(now_ms: u64) -> Self {
+        Self {
+            now_ms: AtomicU64::new(now_ms),
+        }
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now_ms: u64) {
+        self.now_ms.store(now_ms, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `ms`.
+    pub fn advance(&self, ms: u64) {
+        self.now_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_millis(&self) -> u64 {
+        self.now_ms.load(Ordering::SeqCst)
+    }
+}
+
+/// Settings for [`Db::open`](crate::Db::open), built fluently:
+///
+/// ```
+/// use strata::{Options, SyncPolicy};
+/// let opts = Options::default()
+///     .create_if_missing(true)
+///     .memtable_size(8 << 20)
+///     .sync_policy(SyncPolicy::Always);
+/// assert_eq!(opts.get_memtable_size(), 8 << 20);
+/// ```
+#[derive(Clone)]
+pub struct Options {
+    pub(crate) create_if_missing: bool,
+    pub(crate) error_if_exists: bool,
+    pub(crate) memtable_size: usize,
+    pub(crate) max_immutable_memtables: usize,
+    pub(crate) block_size: usize,
+    pub(crate) bloom_bits_per_key: u32,
+    pub(crate) block_cache_bytes: u64,
+    pub(crate) max_open_tables: usize,
+    pub(crate) compression: CompressionType,
+    pub(crate) sync_policy: SyncPolicy,
+    pub(crate) recovery_mode: RecoveryMode,
+    pub(crate) max_key_size: usize,
+    pub(crate) max_value_size: usize,
+    pub(crate) manifest_rewrite_bytes: u64,
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            create_if_missing: true,
+            error_if_exists: false,
+            memtable_size: 64 << 20,
+            max_immutable_memtables: 2,
+            block_size: 4096,
+            bloom_bits_per_key: 10,
+            block_cache_bytes: 64 << 20,
+            max_open_tables: 1000,
+            compression: CompressionType::None,
+            sync_policy: SyncPolicy::Never,
+            recovery_mode: RecoveryMode::TolerateTornTail,
+            max_key_size: MAX_KEY_SIZE,
+            max_value_size: MAX_VALUE_SIZE,
+            manifest_rewrite_bytes: 4 << 20,
+            fs: StdFs::shared(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("create_if_missing", &self.create_if_missing)
+            .field("error_if_exists", &self.error_if_exists)
+            .field("memtable_size", &self.memtable_size)
+            .field("max_immutable_memtables", &self.max_immutable_memtables)
+            .field("block_size", &self.block_size)
+            .field("bloom_bits_per_key", &self.bloom_bits_per_key)
+            .field("block_cache_bytes", &self.block_cache_bytes)
+            .field("max_open_tables", &self.max_open_tables)
+            .field("compression", &self.compression)
+            .field("sync_policy", &self.sync_policy)
+            .field("recovery_mode", &self.recovery_mode)
+            .field("max_key_size", &self.max_key_size)
+            .field("max_value_size", &self.max_value_size)
+            .field("manifest_rewrite_bytes", &self.manifest_rewrite_bytes)
+            .field("fs", &self.fs)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl Options {
+    /// Create the directory and an empty database when there is none
+    /// (default `true`). When `false`, opening a directory without a database
+    /// is an [`Error::InvalidArgument`].
+    pub fn create_if_missing(mut self, yes: bool) -> Self {
+        self.create_if_missing = yes;
+        self
+    }
+
+    /// Refuse to open a directory that already holds a database (default
+    /// `false`): [`Error::InvalidArgument`].
+    pub fn error_if_exists(mut self, yes: bool) -> Self {
+        self.error_if_exists = yes;
+        self
+    }
+
+    /// Bytes a memtable may hold before it becomes immutable and is flushed
+    /// (default 64 MiB).
+    pub fn memtable_size(mut self, bytes: usize) -> Self {
+        self.memtable_size = bytes;
+        self
+    }
+
+    /// Immutable memtables that may wait for their flush (default 2). When
+    /// that many wait and the active one is full, writers stall until a
+    /// flush finishes; the stall time shows in [`Stats`](crate::Stats).
+    pub fn max_immutable_memtables(mut self, count: usize) -> Self {
+        self.max_immutable_memtables = count;
+        self
+    }
+
+    /// Target size of an SST data block before compression (default 4 KiB).
+    pub fn block_size(mut self, bytes: usize) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// Bloom filter bits per key in new tables (default 10, about 1% false
+    /// positives; 0 disables filters).
+    pub fn bloom_bits_per_key(mut self, bits: u32) -> Self {
+        self.bloom_bits_per_key = bits;
+        self
+    }
+
+    /// Bytes of the block cache shared by all tables (default 64 MiB; 0
+    /// disables it).
+    pub fn block_cache_bytes(mut self, bytes: u64) -> Self {
+        self.block_cache_bytes = bytes;
+        self
+    }
+
+    /// Tables kept open at once (default 1000); more are reopened on demand.
+    pub fn max_open_tables(mut self, count: usize) -> Self {
+        self.max_open_tables = count;
+        self
+    }
+
+    /// Compression of new tables' blocks (default none).
+    pub fn compression(mut self, compression: CompressionType) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// When the WAL is synced (default [`SyncPolicy::Never`]: every
+    /// acknowledged write survives a crash of the process, only
+    /// [`SyncPolicy::Always`] also survives a power loss; see
+    /// `docs/architecture.md`).
+    pub fn sync_policy(mut self, policy: SyncPolicy) -> Self {
+        self.sync_policy = policy;
+        self
+    }
+
+    /// How damage found in the WAL on open is handled (default
+    /// [`RecoveryMode::TolerateTornTail`]: a torn tail is dropped and
+    /// reported in [`Db::recovery_report`](crate::Db::recovery_report)).
+    pub fn recovery_mode(mut self, mode: RecoveryMode) -> Self {
+        self.recovery_mode = mode;
+        self
+    }
+
+    /// Largest key accepted, in bytes (default and maximum 64 KiB).
+    pub fn max_key_size(mut self, bytes: usize) -> Self {
+        self.max_key_size = bytes;
+        self
+    }
+
+    /// Largest value accepted, in bytes (default and maximum 256 MiB).
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
+        self
+    }
+
+    /// Size at which the manifest is rewritten as one snapshot (default 4 MiB).
+    pub fn manifest_rewrite_bytes(mut self, bytes: u64) -> Self {
+        self.manifest_rewrite_bytes = bytes;
+        self
+    }
+
+    /// The file system (default the real one). Tests pass
+    /// [`strata_core::FaultFs`] to inject faults and simulate power loss.
+    pub fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// The clock TTL expiry is judged by (default [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The memtable size set.
+    pub fn get_memtable_size(&self) -> usize {
+        self.memtable_size
+    }
+
+    /// The sync policy set.
+    pub fn get_sync_policy(&self) -> SyncPolicy {
+        self.sync_policy
+    }
+
+    /// Checks the settings fit together.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::invalid_argument(what));
+        if self.memtable_size < 4096 {
+            return bad(format!(
+                "memtable_size {} is below the minimum of 4096 bytes",
+                self.memtable_size
+            ));
+        }
+        if self.max_immutable_memtables == 0 {
+            return bad("max_immutable_memtables must be at least 1".into());
+        }
+        if self.max_open_tables == 0 {
+            return bad("max_open_tables must be at least 1".into());
+        }
+        if self.max_key_size == 0 || self.max_key_size > MAX_KEY_SIZE {
+            return bad(format!(
+                "max_key_size {} must be within 1..={MAX_KEY_SIZE}",
+                self.max_key_size
+            ));
+        }
+        if self.max_value_size > MAX_VALUE_SIZE {
+            return bad(format!(
+                "max_value_size {} exceeds {MAX_VALUE_SIZE}",
+                self.max_value_size
+            ));
+        }
+        self.table_options().validate()
+    }
+
+    pub(crate) fn table_options(&self) -> strata_sstable::TableOptions {
+        strata_sstable::TableOptions::default()
+            .block_size(self.block_size)
+            .bloom_bits_per_key(self.bloom_bits_per_key)
+            .compression(self.compression)
+            .max_value_size(self.max_value_size)
+    }
+}
