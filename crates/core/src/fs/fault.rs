@@ -86,6 +86,8 @@ struct State {
     epoch: u64,
     counts: HashMap<FsOp, u64>,
     faults: Vec<Fault>,
+    /// Set by [`FaultFs::halt`]: every call fails until [`FaultFs::restart`].
+    halted: bool,
 }
 
 enum Injected {
@@ -97,6 +99,9 @@ enum Injected {
 impl State {
     /// Counts a call of `op` and tells whether a fault fires on it.
     fn tick(&mut self, op: FsOp) -> Injected {
+        if self.halted {
+            return Injected::Fail;
+        }
         let count = self.counts.entry(op).or_insert(0);
         let idx = *count;
         *count += 1;
@@ -223,6 +228,20 @@ impl FaultFs {
             let keep = inode.synced_len;
             inode.data.truncate(keep);
         }
+    }
+
+    /// Stops the machine: every call through any handle fails (as an
+    /// injected fault) until [`FaultFs::restart`]. A test halts, then
+    /// simulates the crash or power loss, then drops the database handle
+    /// (whose shutdown can then change nothing on the disk), then restarts
+    /// and reopens.
+    pub fn halt(&self) {
+        self.state.lock().halted = true;
+    }
+
+    /// Undoes [`FaultFs::halt`].
+    pub fn restart(&self) {
+        self.state.lock().halted = false;
     }
 
     /// Current size of `path`, synced or not.
@@ -463,6 +482,23 @@ mod tests {
         let dir = PathBuf::from("/db");
         fs.create_dir_all(&dir).unwrap();
         (fs, dir)
+    }
+
+    #[test]
+    fn a_halted_machine_changes_nothing_until_restarted() {
+        let (fs, dir) = setup();
+        let a = dir.join("a");
+        let mut w = fs.create(&a).unwrap();
+        w.append(b"kept").unwrap();
+        fs.halt();
+        assert!(w.append(b" lost").is_err());
+        assert!(w.sync().is_err());
+        assert!(fs.create(&dir.join("b")).is_err());
+        assert!(fs.remove(&a).is_err());
+        assert!(fs.list(&dir).is_err());
+        fs.restart();
+        assert_eq!(fs.read_all(&a).unwrap(), b"kept");
+        assert!(!fs.exists(&dir.join("b")).unwrap());
     }
 
     #[test]
