@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use strata::{Db, Error, Options, WriteBatch};
 
-fn collect(it: impl Iterator<Item = strata::Result<(strata::Bytes, strata::Bytes)>>) -> Vec<(String, String)> {
+fn collect(
+    it: impl Iterator<Item = strata::Result<(strata::Bytes, strata::Bytes)>>,
+) -> Vec<(String, String)> {
     it.map(|kv| {
         let (k, v) = kv.unwrap();
         (
@@ -43,7 +45,10 @@ fn tried_as_a_new_user_would() {
     assert_eq!(collect(db.prefix("x")).len(), 2);
     assert_eq!(db.increment("n", 3).unwrap(), 3);
     assert_eq!(db.increment("n", -5).unwrap(), -2);
-    assert!(matches!(db.increment("x1", 1), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        db.increment("x1", 1),
+        Err(Error::InvalidArgument(_))
+    ));
 
     db.flush().unwrap();
     let stats = db.stats();
@@ -70,7 +75,8 @@ fn tried_as_a_new_user_would() {
         Db::open(dir.path(), Options::default()),
         Err(Error::Locked { .. })
     ));
-    db.put_with_ttl("short", "lived", Duration::from_millis(1)).unwrap();
+    db.put_with_ttl("short", "lived", Duration::from_millis(1))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(db.get("short").unwrap(), None);
 }

@@ -165,3 +165,222 @@ impl std::fmt::Debug for DbIterator {
         f.pad("DbIterator { .. }")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::ops::Bound;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use strata_core::MAX_SEQNO;
+    use strata_memtable::MemTable;
+    use strata_sstable::TableReader;
+
+    use super::*;
+    use crate::iter::test_support::{build_table, drain_mixed, kind, table_source, user_key};
+    use crate::iter::{BoxedSource, MemSource};
+
+    /// One write: user key, kind, value byte, expiry (for `PutWithExpiry`),
+    /// and which source holds it.
+    type Op = (Bytes, ValueKind, u8, u64, usize);
+
+    /// Where the versions live: memtables (optionally pre-filtered by
+    /// snapshot, as the engine does) and tables (never pre-filtered).
+    enum Store {
+        Mem(Arc<MemTable>),
+        Table(TableReader),
+    }
+
+    fn stored_value(kind: ValueKind, value: u8, expiry: u64) -> Bytes {
+        match kind {
+            ValueKind::Delete => Bytes::new(),
+            ValueKind::Put => Bytes::from(vec![value]),
+            ValueKind::PutWithExpiry => Bytes::from(ExpiringValue::encode(expiry, &[value])),
+        }
+    }
+
+    fn build_stores(ops: &[Op], table_mask: u8, sources: usize) -> Vec<Store> {
+        let mut per_source = vec![BTreeMap::new(); sources];
+        for (i, (key, kind, value, expiry, source)) in ops.iter().enumerate() {
+            let seqno = i as SeqNo + 1;
+            per_source[source % sources].insert(
+                InternalKey::new(key.clone(), seqno, *kind),
+                stored_value(*kind, *value, *expiry),
+            );
+        }
+        per_source
+            .into_iter()
+            .enumerate()
+            .map(|(i, entries)| {
+                if table_mask & (1 << i) != 0 {
+                    Store::Table(build_table(&entries.into_iter().collect::<Vec<_>>()))
+                } else {
+                    let mem = MemTable::new();
+                    for (k, v) in entries {
+                        mem.insert(k.user_key, k.seqno, k.kind, v);
+                    }
+                    Store::Mem(Arc::new(mem))
+                }
+            })
+            .collect()
+    }
+
+    fn db_iter(stores: &[Store], snapshot: SeqNo, now_ms: u64, mem_filter: bool) -> DbIterator {
+        let mem_snapshot = if mem_filter { snapshot } else { MAX_SEQNO };
+        let sources: Vec<BoxedSource> = stores
+            .iter()
+            .map(|store| -> BoxedSource {
+                match store {
+                    Store::Mem(mem) => Box::new(MemSource::new(
+                        Arc::clone(mem),
+                        Bound::Unbounded,
+                        Bound::Unbounded,
+                        mem_snapshot,
+                    )),
+                    Store::Table(t) => table_source(t, &Bound::Unbounded, &Bound::Unbounded),
+                }
+            })
+            .collect();
+        DbIterator::new(
+            MergingIterator::new(sources),
+            snapshot,
+            now_ms,
+            Box::new(()),
+        )
+    }
+
+    /// The model: per user key, the newest version at or below the snapshot
+    /// decides; tombstones and expired values hide the key.
+    fn model(ops: &[Op], snapshot: SeqNo, now_ms: u64) -> Vec<(Bytes, Bytes)> {
+        let mut newest: BTreeMap<Bytes, (ValueKind, u8, u64)> = BTreeMap::new();
+        for (i, (key, kind, value, expiry, _)) in ops.iter().enumerate() {
+            let seqno = i as SeqNo + 1;
+            if seqno <= snapshot {
+                newest.insert(key.clone(), (*kind, *value, *expiry));
+            }
+        }
+        newest
+            .into_iter()
+            .filter_map(|(key, (kind, value, expiry))| match kind {
+                ValueKind::Delete => None,
+                ValueKind::PutWithExpiry if expiry <= now_ms => None,
+                _ => Some((key, Bytes::from(vec![value]))),
+            })
+            .collect()
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        (user_key(), kind(), any::<u8>(), 0u64..20, 0usize..4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Forward, reverse and mixed scans all equal the model at a random
+        /// snapshot and clock, over 1-4 memtable and table sources.
+        #[test]
+        fn scans_match_model(
+            ops in prop_oneof![
+                3 => proptest::collection::vec(op(), 0..60),
+                1 => proptest::collection::vec(op(), 150..260),
+            ],
+            sources in 1usize..=4,
+            table_mask in any::<u8>(),
+            snapshot_pick in 0u64..300,
+            now_ms in 0u64..22,
+            mem_filter in any::<bool>(),
+            dirs in proptest::collection::vec(any::<bool>(), 0..80),
+        ) {
+            let snapshot = snapshot_pick.min(ops.len() as SeqNo + 1);
+            let stores = build_stores(&ops, table_mask, sources);
+            let expected = model(&ops, snapshot, now_ms);
+
+            let forward: Vec<_> = db_iter(&stores, snapshot, now_ms, mem_filter)
+                .map(|r| r.unwrap())
+                .collect();
+            prop_assert_eq!(&forward, &expected);
+
+            let mut reverse: Vec<_> = db_iter(&stores, snapshot, now_ms, mem_filter)
+                .rev()
+                .map(|r| r.unwrap())
+                .collect();
+            reverse.reverse();
+            prop_assert_eq!(&reverse, &expected);
+
+            let mixed: Vec<_> = drain_mixed(db_iter(&stores, snapshot, now_ms, mem_filter), &dirs)
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect();
+            prop_assert_eq!(&mixed, &expected);
+        }
+    }
+
+    fn mem_with(versions: &[(&str, SeqNo, ValueKind, Bytes)]) -> Arc<MemTable> {
+        let mem = MemTable::new();
+        for (k, s, kind, v) in versions {
+            mem.insert(Bytes::from(k.to_string()), *s, *kind, v.clone());
+        }
+        Arc::new(mem)
+    }
+
+    /// A live expiring value comes back without its prefix, sharing the
+    /// stored bytes; once expired it hides the older plain value.
+    #[test]
+    fn expiring_value_is_sliced_and_hides_older_versions_once_expired() {
+        let stored = Bytes::from(ExpiringValue::encode(100, b"fresh"));
+        let mem = mem_with(&[
+            ("k", 1, ValueKind::Put, Bytes::from("old")),
+            ("k", 2, ValueKind::PutWithExpiry, stored.clone()),
+        ]);
+        let stores = [Store::Mem(mem)];
+        let (key, value) = db_iter(&stores, 2, 99, true).next().unwrap().unwrap();
+        assert_eq!((&key[..], &value[..]), (&b"k"[..], &b"fresh"[..]));
+        assert_eq!(value.as_ptr(), stored[ExpiringValue::PREFIX_LEN..].as_ptr());
+        assert!(db_iter(&stores, 2, 100, true).next().is_none());
+        assert!(db_iter(&stores, 2, 100, true).next_back().is_none());
+        let (_, old) = db_iter(&stores, 1, 100, true).next().unwrap().unwrap();
+        assert_eq!(old, "old");
+    }
+
+    /// A source error is yielded instead of the key whose versions it
+    /// interrupted, and ends both ends.
+    #[test]
+    fn error_is_yielded_once_then_both_ends_are_done() {
+        let mem = mem_with(&[("a", 1, ValueKind::Put, Bytes::from("x"))]);
+        let failing: BoxedSource = Box::new(
+            vec![
+                Ok((InternalKey::new(&b"b"[..], 3, ValueKind::Put), Bytes::new())),
+                Err(Error::corruption("000009.sst", 0, "bad block")),
+            ]
+            .into_iter(),
+        );
+        let mem_source: BoxedSource =
+            Box::new(MemSource::new(mem, Bound::Unbounded, Bound::Unbounded, 9));
+        let merge = MergingIterator::new(vec![mem_source, failing]);
+        let mut it = DbIterator::new(merge, 9, 0, Box::new(()));
+        assert_eq!(it.next().unwrap().unwrap().0, "a");
+        assert!(it.next().unwrap().unwrap_err().is_corruption());
+        assert!(it.next().is_none());
+        assert!(it.next_back().is_none());
+    }
+
+    /// The pin lives exactly as long as the iterator; the iterator is `Send`
+    /// and its `Debug` output is fixed.
+    #[test]
+    fn pin_is_held_until_drop() {
+        fn assert_send<T: Send>(_: &T) {}
+        let pin = Arc::new(());
+        let it = DbIterator::new(
+            MergingIterator::new(Vec::new()),
+            0,
+            0,
+            Box::new(Arc::clone(&pin)),
+        );
+        assert_send(&it);
+        assert_eq!(format!("{it:?}"), "DbIterator { .. }");
+        assert_eq!(Arc::strong_count(&pin), 2);
+        drop(it);
+        assert_eq!(Arc::strong_count(&pin), 1);
+    }
+}

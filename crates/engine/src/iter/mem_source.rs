@@ -278,7 +278,10 @@ mod tests {
             match item {
                 Some(x) if from_front => front.push(x.unwrap()),
                 Some(x) => back.push(x.unwrap()),
-                None => break,
+                None => {
+                    assert!(src.next().is_none() && src.next_back().is_none());
+                    break;
+                }
             }
         }
         front.extend(drain_mixed(src, &[]).into_iter().map(|r| r.unwrap()));
@@ -367,6 +370,8 @@ mod tests {
         for (s, k) in [(1, "a"), (2, "b"), (3, "b"), (4, "c"), (5, "c"), (6, "d")] {
             mem.insert(Bytes::from(k), s, ValueKind::Put, value(s));
         }
+        // The smallest possible version of "b": where the front's seek lands.
+        mem.insert(Bytes::from("b"), 0, ValueKind::Delete, Bytes::new());
         let src = MemSource::new(
             mem,
             Bound::Excluded(Bytes::from("b")),

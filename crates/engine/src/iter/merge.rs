@@ -273,6 +273,7 @@ impl std::fmt::Debug for MergingIterator {
 mod tests {
     use std::collections::BTreeMap;
     use std::ops::Bound;
+    use std::slice;
     use std::sync::Arc;
 
     use proptest::prelude::*;
@@ -400,7 +401,10 @@ mod tests {
                 match item {
                     Some(e) if from_front => front.push(e),
                     Some(e) => back.push(e),
-                    None => break,
+                    None => {
+                        prop_assert!(merge.next().is_none() && merge.next_back().is_none());
+                        break;
+                    }
                 }
             }
             front.extend(drain_mixed(merge, &[]).into_iter().map(|r| r.unwrap()));
@@ -458,11 +462,16 @@ mod tests {
     fn ties_go_to_the_lower_source_index() {
         let a = (entry("k", 3).0, Bytes::from("new"));
         let b = (entry("k", 3).0, Bytes::from("old"));
-        let merge = MergingIterator::new(vec![mem_source(&[a.clone()]), mem_source(&[b.clone()])]);
-        let forward: Vec<Entry> = merge.map(|r| r.unwrap()).collect();
+        let pair = || {
+            let sources = vec![
+                mem_source(slice::from_ref(&a)),
+                mem_source(slice::from_ref(&b)),
+            ];
+            MergingIterator::new(sources)
+        };
+        let forward: Vec<Entry> = pair().map(|r| r.unwrap()).collect();
         assert_eq!(forward, [a.clone(), b.clone()]);
-        let merge = MergingIterator::new(vec![mem_source(&[a.clone()]), mem_source(&[b.clone()])]);
-        let backward: Vec<Entry> = merge.rev().map(|r| r.unwrap()).collect();
+        let backward: Vec<Entry> = pair().rev().map(|r| r.unwrap()).collect();
         assert_eq!(backward, [b, a]);
     }
 }

@@ -20,14 +20,6 @@
 //! concurrent inserts while a [`MemSource`] reads them (those carry seqnos
 //! above the read's snapshot and are filtered out).
 
-// Until `Db` builds its read path on these (it lands separately), the
-// constructors are reached only from tests. Remove once `Db` uses them.
-#![allow(
-    dead_code,
-    unused_imports,
-    reason = "constructors are used by Db, which lands separately"
-)]
-
 mod db_iter;
 mod mem_source;
 mod merge;

@@ -81,7 +81,8 @@ pub(crate) fn table_source(
 
 /// Takes items from the front where `dirs` says `true`, from the back where
 /// it says `false`, then the rest from the front; returns them in forward
-/// order. Asserts that once drained, both ends stay drained.
+/// order. Asserts that an end returns `None` only when nothing is left and
+/// that both ends stay drained.
 pub(crate) fn drain_mixed<T>(mut it: impl DoubleEndedIterator<Item = T>, dirs: &[bool]) -> Vec<T> {
     let (mut front, mut back) = (Vec::new(), Vec::new());
     for &from_front in dirs {
@@ -93,7 +94,15 @@ pub(crate) fn drain_mixed<T>(mut it: impl DoubleEndedIterator<Item = T>, dirs: &
         match item {
             Some(x) if from_front => front.push(x),
             Some(x) => back.push(x),
-            None => break,
+            None => {
+                // One end running dry means nothing is left for the other.
+                assert!(it.next().is_none(), "front yields after the back ran dry");
+                assert!(
+                    it.next_back().is_none(),
+                    "back yields after the front ran dry"
+                );
+                break;
+            }
         }
     }
     front.extend(&mut it);
