@@ -4,6 +4,8 @@
 //! Keys are 16 bytes and values 100 bytes unless a bench says otherwise, the
 //! shapes `db_bench` and the peer comparisons use.
 
+pub mod workloads;
+
 use std::path::{Path, PathBuf};
 
 use strata_core::{FileSystem, InternalKey, Result, StdFs, ValueKind};

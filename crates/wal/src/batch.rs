@@ -81,6 +81,14 @@ impl WriteBatch {
         }
     }
 
+    /// An empty batch with room for `bytes` of encoded operations, so that
+    /// building it does not reallocate.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut rep = Vec::with_capacity(BATCH_HEADER_SIZE.saturating_add(bytes));
+        rep.resize(BATCH_HEADER_SIZE, 0);
+        Self { rep, count: 0 }
+    }
+
     /// Adds a put of `key` → `value`.
     ///
     /// # Errors

@@ -229,6 +229,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         done_cv: Condvar::new(),
         counters: Counters::default(),
         closed: AtomicBool::new(false),
+        failed: AtomicBool::new(false),
         increment_lock: Mutex::new(()),
         opts,
     };

@@ -77,6 +77,8 @@ pub(crate) struct Shared {
     pub(crate) done_cv: Condvar,
     pub(crate) counters: Counters,
     pub(crate) closed: AtomicBool,
+    /// Mirrors `bg.error.is_some()`, so writes check it without a lock.
+    pub(crate) failed: AtomicBool,
     /// Serialises `increment`s: read, add, write as one step.
     pub(crate) increment_lock: Mutex<()>,
 }
@@ -85,7 +87,9 @@ impl Shared {
     /// `Ok` if writes are accepted: not closed, no background failure.
     pub(crate) fn check_writable(&self) -> Result<()> {
         self.check_open()?;
-        if let Some(e) = &self.bg.lock().error {
+        if self.failed.load(Ordering::Acquire)
+            && let Some(e) = &self.bg.lock().error
+        {
             return Err(Error::Background(e.clone()));
         }
         Ok(())
@@ -103,6 +107,7 @@ impl Shared {
         let mut bg = self.bg.lock();
         if bg.error.is_none() {
             bg.error = Some(format!("{what}: {e}"));
+            self.failed.store(true, Ordering::Release);
         }
         self.done_cv.notify_all();
         self.bg_cv.notify_all();

@@ -30,6 +30,9 @@ impl Shared {
         }
         self.make_room(false)?;
         let target = self.write_target.read();
+        // `close` sets `closed` before it takes the write side: a writer
+        // that gets the lock after that must not write past the final sync.
+        self.check_open()?;
         let count = batch.len() as u64;
         let appended = target.wal.append_with(|buf| {
             let base = self.next_seqno.load(Ordering::Acquire);
@@ -174,7 +177,8 @@ pub(crate) fn single(
     value: &[u8],
     expires_at_ms: u64,
 ) -> Result<WriteBatch> {
-    let mut batch = WriteBatch::new();
+    // kind, two varint lengths, the expiry: at most 1 + 10 + 10 + 8 bytes.
+    let mut batch = WriteBatch::with_capacity(29 + key.len() + value.len());
     match kind {
         ValueKind::Put => batch.put(key, value)?,
         ValueKind::PutWithExpiry => batch.put_with_expiry(key, value, expires_at_ms)?,
