@@ -59,6 +59,20 @@ impl Clock for ManualClock {
     }
 }
 
+/// How flushed tables are merged over time: the compaction strategy slot.
+///
+/// Today the only choice is [`Compaction::Disabled`]: flushed tables
+/// accumulate in level 0, so reads consult every one of them. The compaction
+/// crate adds the leveled, size-tiered and time-window strategies, and
+/// strategies of the user's own, as further variants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compaction {
+    /// Never merge tables.
+    #[default]
+    Disabled,
+}
+
 /// Settings for [`Db::open`](crate::Db::open), built fluently:
 ///
 /// ```
@@ -85,6 +99,7 @@ pub struct Options {
     pub(crate) max_key_size: usize,
     pub(crate) max_value_size: usize,
     pub(crate) manifest_rewrite_bytes: u64,
+    pub(crate) compaction: Compaction,
     pub(crate) fs: Arc<dyn FileSystem>,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -106,6 +121,7 @@ impl Default for Options {
             max_key_size: MAX_KEY_SIZE,
             max_value_size: MAX_VALUE_SIZE,
             manifest_rewrite_bytes: 4 << 20,
+            compaction: Compaction::Disabled,
             fs: StdFs::shared(),
             clock: Arc::new(SystemClock),
         }
@@ -129,6 +145,7 @@ impl fmt::Debug for Options {
             .field("max_key_size", &self.max_key_size)
             .field("max_value_size", &self.max_value_size)
             .field("manifest_rewrite_bytes", &self.manifest_rewrite_bytes)
+            .field("compaction", &self.compaction)
             .field("fs", &self.fs)
             .field("clock", &self.clock)
             .finish()
@@ -230,6 +247,13 @@ impl Options {
     /// Size at which the manifest is rewritten as one snapshot (default 4 MiB).
     pub fn manifest_rewrite_bytes(mut self, bytes: u64) -> Self {
         self.manifest_rewrite_bytes = bytes;
+        self
+    }
+
+    /// The compaction strategy (default, and for now the only choice,
+    /// [`Compaction::Disabled`]).
+    pub fn compaction(mut self, compaction: Compaction) -> Self {
+        self.compaction = compaction;
         self
     }
 

@@ -76,6 +76,8 @@ fn a_multi_block_manifest_truncated_anywhere_recovers_a_prefix() {
             e.add_file(0, common::meta(number, i, i + 3));
         }
         e.next_file_number = Some(number + 1);
+        e.last_seqno = Some(number * 10 + 9);
+        e.log_number = Some(number);
         state.apply(&e).unwrap();
         history.push((e, state.clone()));
     }
@@ -194,4 +196,57 @@ fn an_edit_making_l1_overlap_is_refused_by_apply_and_corrupt_on_replay() {
     w.append(&overlap).unwrap();
     let err = recover(&fs, &dir).unwrap_err();
     assert!(err.is_corruption(), "{err}");
+}
+
+/// Writes manifest `number` holding exactly `edits` (no snapshot is added)
+/// and points `CURRENT` at it.
+fn forge_manifest(fs: &FaultFs, dir: &Path, number: u64, edits: &[VersionEdit]) {
+    let mut log = strata_wal::LogWriter::new(
+        fs.create(&dir.join(format!("MANIFEST-{number:06}")))
+            .unwrap(),
+    );
+    for e in edits {
+        log.add_record(&e.encode()).unwrap();
+    }
+    log.sync().unwrap();
+    common::overwrite(
+        fs,
+        &dir.join("CURRENT"),
+        format!("MANIFEST-{number:06}\n").as_bytes(),
+    );
+}
+
+fn counters(log: u64, next: u64, last: u64) -> VersionEdit {
+    let mut e = VersionEdit::new();
+    e.log_number = Some(log);
+    e.next_file_number = Some(next);
+    e.last_seqno = Some(last);
+    e
+}
+
+#[test]
+fn implausible_counters_are_corruption() {
+    let (fs, dir) = common::fresh_fs();
+    let corrupt = |edits: &[VersionEdit], number: u64| {
+        forge_manifest(&fs, &dir, number, edits);
+        let e = recover(&fs, &dir).unwrap_err();
+        assert!(e.is_corruption(), "{e}");
+        e.to_string()
+    };
+    // The sane baseline recovers.
+    forge_manifest(&fs, &dir, 1, &[counters(2, 3, 0)]);
+    recover(&fs, &dir).unwrap();
+
+    // A first edit that is not a snapshot.
+    let mut partial = VersionEdit::new();
+    partial.next_file_number = Some(3);
+    assert!(corrupt(&[partial], 1).contains("snapshot"));
+    // The manifest's own number is not below the next file number.
+    assert!(corrupt(&[counters(2, 5, 0)], 5).contains("next file number"));
+    // File numbers near the end of the u64 range.
+    assert!(corrupt(&[counters(2, u64::MAX - 1, 0)], 1).contains("implausibly"));
+    // A table newer than the last seqno the manifest claims.
+    let mut snapshot = counters(2, 10, 5);
+    snapshot.add_file(0, common::meta(4, 1, 2)); // max seqno 49
+    assert!(corrupt(&[snapshot], 1).contains("above the last seqno"));
 }

@@ -22,8 +22,8 @@ use super::flush::write_table;
 use super::publish::Publisher;
 use super::shared::{BgState, Counters, ManifestSide, Shared, WriteTarget};
 use crate::manifest::{
-    CURRENT_FILE_NAME, FileMetadata, ManifestState, ManifestWriter, VersionEdit, database_exists,
-    recover,
+    CURRENT_FILE_NAME, FileMetadata, MAX_FILE_NUMBER, ManifestState, ManifestWriter, VersionEdit,
+    database_exists, recover,
 };
 use crate::options::Options;
 use crate::version::{MemSlot, TableCache, TableHandle, Version};
@@ -123,6 +123,13 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
     // No number on disk may be handed out again.
     let max_on_disk = on_disk.iter().map(|(_, f)| f.number()).max().unwrap_or(0);
     let mut next_file = state.next_file_number().max(max_on_disk.saturating_add(1));
+    if next_file > MAX_FILE_NUMBER {
+        return Err(Error::corruption(
+            dir,
+            0,
+            format!("file number {max_on_disk} on disk is implausibly large"),
+        ));
+    }
 
     let mut wals: Vec<u64> = on_disk
         .iter()

@@ -27,6 +27,11 @@ pub struct RecoveredManifest {
     pub torn_tail: Option<DroppedTail>,
 }
 
+/// File numbers above this are refused as corrupt: a database would need
+/// billions of years of flushes to reach them, and staying far from
+/// `u64::MAX` keeps the arithmetic on them overflow-free.
+pub const MAX_FILE_NUMBER: u64 = 1 << 62;
+
 /// Reads `dir/CURRENT` and replays the manifest it names.
 ///
 /// A torn last record is dropped and reported in
@@ -71,6 +76,17 @@ pub fn recover(fs: &dyn FileSystem, dir: &Path) -> Result<RecoveredManifest> {
     while let Some(record) = reader.next_record()? {
         let offset = reader.last_record_offset();
         let edit = VersionEdit::decode_from(&record, &path, offset)?;
+        if edits == 0
+            && (edit.log_number.is_none()
+                || edit.next_file_number.is_none()
+                || edit.last_seqno.is_none())
+        {
+            return Err(Error::corruption(
+                &path,
+                offset,
+                "first edit is not a snapshot (it lacks a counter)",
+            ));
+        }
         state.try_apply(&edit).map_err(|reason| {
             Error::corruption(&path, offset, format!("edit does not apply: {reason}"))
         })?;
@@ -94,6 +110,43 @@ pub fn recover(fs: &dyn FileSystem, dir: &Path) -> Result<RecoveredManifest> {
             &path,
             0,
             "no complete edit: a manifest starts with a synced snapshot",
+        ));
+    }
+    let at_end = reader.last_record_offset();
+    if manifest_number >= state.next_file_number() {
+        return Err(Error::corruption(
+            &path,
+            at_end,
+            format!(
+                "next file number {} is not above the manifest's own number",
+                state.next_file_number()
+            ),
+        ));
+    }
+    if state.next_file_number() > MAX_FILE_NUMBER {
+        return Err(Error::corruption(
+            &path,
+            at_end,
+            format!(
+                "next file number {} is implausibly large",
+                state.next_file_number()
+            ),
+        ));
+    }
+    let newest_in_tables = state
+        .levels()
+        .iter()
+        .flat_map(|l| l.iter().map(|m| m.max_seqno))
+        .max()
+        .unwrap_or(0);
+    if newest_in_tables > state.last_seqno() {
+        return Err(Error::corruption(
+            &path,
+            at_end,
+            format!(
+                "a table holds seqno {newest_in_tables}, above the last seqno {}",
+                state.last_seqno()
+            ),
         ));
     }
     state.check_invariants().map_err(|reason| {

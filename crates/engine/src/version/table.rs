@@ -131,3 +131,54 @@ impl std::fmt::Debug for TableHandle {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_core::{FaultFs, InternalKey, ValueKind};
+
+    fn handle(fs: &FaultFs, cache: &Arc<TableCache>, number: u64) -> Arc<TableHandle> {
+        let path = PathBuf::from(format!("/db/{number:06}.sst"));
+        let mut w = fs.create(&path).unwrap();
+        w.append(b"table bytes").unwrap();
+        let key = InternalKey::new(&b"k"[..], 1, ValueKind::Put);
+        let meta = FileMetadata {
+            number,
+            size: 11,
+            smallest: key.clone(),
+            largest: key,
+            min_seqno: 1,
+            max_seqno: 1,
+            min_time_ms: 0,
+            max_time_ms: 0,
+            num_entries: 1,
+            num_tombstones: 0,
+        };
+        Arc::new(TableHandle::new(meta, path, Arc::clone(cache)))
+    }
+
+    #[test]
+    fn an_obsolete_file_is_deleted_when_its_last_holder_goes() {
+        let fs = FaultFs::new();
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 4, None));
+        let table = handle(&fs, &cache, 7);
+        let path = table.path.clone();
+        let reader_version = vec![Arc::clone(&table)];
+        // Removed from the current version: marked, but a reader holds it.
+        table.mark_obsolete();
+        drop(table);
+        assert!(fs.exists(&path).unwrap(), "deleted while a version held it");
+        drop(reader_version);
+        assert!(
+            !fs.exists(&path).unwrap(),
+            "kept after the last holder went"
+        );
+
+        // A live (not obsolete) table is never deleted by a drop.
+        let live = handle(&fs, &cache, 8);
+        let live_path = live.path.clone();
+        drop(live);
+        assert!(fs.exists(&live_path).unwrap());
+    }
+}

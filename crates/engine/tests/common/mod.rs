@@ -68,7 +68,8 @@ pub fn edit_history(n: usize) -> Vec<(VersionEdit, ManifestState)> {
         }
         e.next_file_number = Some(next);
         e.log_number = Some(number);
-        e.last_seqno = Some((i as u64) * 100);
+        // Never below the newest seqno of any table (recovery checks it).
+        e.last_seqno = Some((i as u64 + 1) * 100);
         state.apply(&e).unwrap();
         state.check_invariants().unwrap();
         out.push((e, state.clone()));
