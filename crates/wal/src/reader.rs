@@ -113,8 +113,8 @@ enum Fragment {
 /// * [`RecoveryMode::Strict`] returns [`Error::Corruption`] with the offset of
 ///   the bad fragment (or of the first fragment of the record it breaks);
 /// * [`RecoveryMode::TolerateTornTail`] first counts the checksum-valid
-///   records after the damage, by resynchronising at each following block as
-///   LevelDB does, then:
+///   records after the damage, searching byte by byte after each damaged
+///   fragment (so records later in the same block count too), then:
 ///   * none follow (a *torn tail*: a crash during the last appends): returns
 ///     `Ok(None)` and records a [`DroppedTail`] in the [`RecoveryReport`];
 ///   * some follow and the damage is a *zero-filled hole* (defined below):
@@ -356,8 +356,8 @@ impl LogReader {
 
     /// Classifies the dropped region from `offset` to the end of the file:
     /// whether the structure at `offset` is damaged data (not just zeros), and
-    /// how many intact record starts follow it. Resynchronises at the next
-    /// block after each bad fragment.
+    /// how many intact record starts follow it. After each bad fragment it
+    /// searches on byte by byte.
     fn scan_dropped(&mut self, offset: u64) -> Result<(bool, u64)> {
         let block_start = offset - offset % BLOCK_SIZE as u64;
         self.load_block(block_start)?;
@@ -382,18 +382,57 @@ impl LogReader {
                         intact += 1;
                     }
                 }
-                Fragment::Bad { .. } => {
+                Fragment::Bad { offset: at, .. } => {
                     damaged |= first && nonzero;
-                    let next = self.buf_start + BLOCK_SIZE as u64;
-                    if next >= self.file_len {
-                        break;
-                    }
-                    self.load_block(next)?;
+                    intact += self.search_after(at)?;
+                    break;
                 }
             }
             first = false;
         }
         Ok((damaged, intact))
+    }
+
+    /// Counts the checksum-valid FULL and FIRST fragments found by trying
+    /// every byte offset after the damage at `at`, to the end of the file:
+    /// records later in the damaged block count too. (Bytes that merely look
+    /// like a fragment need a CRC match: 1 in 2^32.)
+    fn search_after(&mut self, at: u64) -> Result<u64> {
+        let mut found = 0;
+        let mut pos = usize::try_from(at - self.buf_start)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        loop {
+            while pos.saturating_add(HEADER_SIZE) <= self.buf.len() {
+                match self.probe(pos) {
+                    Some((kind, end)) => {
+                        if matches!(kind, FragmentType::Full | FragmentType::First) {
+                            found += 1;
+                        }
+                        pos = end;
+                    }
+                    None => pos += 1,
+                }
+            }
+            let next = self.buf_start + BLOCK_SIZE as u64;
+            if next >= self.file_len {
+                return Ok(found);
+            }
+            self.load_block(next)?;
+            pos = 0;
+        }
+    }
+
+    /// The fragment starting at `pos` of the loaded block, if its type is
+    /// known, it fits the block and its checksum matches: `(type, end)`.
+    fn probe(&self, pos: usize) -> Option<(FragmentType, usize)> {
+        let header = FragmentHeader::decode_from(self.buf.get(pos..)?)?;
+        // Cheap checks first: most offsets fail them without a CRC.
+        let kind = FragmentType::from_u8(header.kind)?;
+        let start = pos + HEADER_SIZE;
+        let end = start + usize::from(header.len);
+        let payload = self.buf.get(start..end)?;
+        (fragment_checksum(header.kind, payload) == header.masked_crc).then_some((kind, end))
     }
 
     /// Parses the next fragment, moving to the next block when needed.
