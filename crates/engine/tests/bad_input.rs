@@ -12,9 +12,6 @@
 //!   readable; flipping any single byte of a table never yields a wrong value.
 //! * A damaged manifest record before the last is `Corruption` (nothing is
 //!   deleted); a torn last record is dropped and reported.
-//!
-//! Tests marked `#[ignore = "engine bug: ..."]` reproduce open bugs; they
-//! pass once the bug is fixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};

@@ -16,9 +16,6 @@
 //! * Opening, writing and closing many times keeps all data, WAL and
 //!   manifest files do not accumulate, no table is orphaned, and stray files
 //!   of earlier runs are removed and reported.
-//!
-//! Tests marked `#[ignore = "engine bug: ..."]` reproduce open bugs; they
-//! pass once the bug is fixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -680,7 +677,6 @@ fn write_wal(fs: &FaultFs, dir: &Path, number: u64, seqnos: std::ops::RangeInclu
 }
 
 #[test]
-#[ignore = "engine bug: a damaged tail of a WAL that is not the newest is dropped and replay goes on with the next WAL, leaving a hole"]
 fn a_damaged_tail_of_an_older_wal_is_corruption() {
     let (fs, dir) = fresh_fs();
     let opts = options(&fs, SyncPolicy::Always);
@@ -717,7 +713,6 @@ fn a_damaged_tail_of_an_older_wal_is_corruption() {
 }
 
 #[test]
-#[ignore = "engine bug: a failed or interrupted first open (create) leaves files that make every later open refuse the directory"]
 fn a_failed_first_open_can_be_retried() {
     let (fs, dir) = fresh_fs();
     let opts = options(&fs, SyncPolicy::Always);

@@ -95,13 +95,13 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
                 dir.display()
             )));
         }
-        if let Some((name, _)) = on_disk.iter().find(|(_, f)| !matches!(f, DbFile::Temp(_))) {
-            // Creating a database here would delete these as leftovers.
+        if let Some(name) = data_without_current(&*fs, dir, &on_disk)? {
+            // Creating a database here would delete it as a leftover.
             return Err(Error::corruption(
                 dir.join(CURRENT_FILE_NAME),
                 0,
                 format!(
-                    "missing, but the directory holds strata files such as {name}; refusing to create a new database over them"
+                    "missing, but the directory holds strata data ({name}); refusing to create a new database over it"
                 ),
             ));
         }
@@ -147,6 +147,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         added: Vec::new(),
         last_seqno: state.last_seqno(),
         last_replayed: None,
+        dropped_before: None,
         next_file: &mut next_file,
     };
     for &number in &wals {
@@ -247,6 +248,28 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
     })
 }
 
+/// The first file in a directory without `CURRENT` that may hold data: a
+/// table, or a WAL with bytes in it. A failed or interrupted creation
+/// leaves only an empty WAL, a manifest (never in force without `CURRENT`)
+/// and temporary files, which the new database deletes as leftovers.
+fn data_without_current(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    on_disk: &[(String, DbFile)],
+) -> Result<Option<String>> {
+    for (name, file) in on_disk {
+        let holds_data = match file {
+            DbFile::Table(_) => true,
+            DbFile::Wal(_) => fs.open(&dir.join(name))?.size()? > 0,
+            DbFile::Manifest(_) | DbFile::Temp(_) => false,
+        };
+        if holds_data {
+            return Ok(Some(name.clone()));
+        }
+    }
+    Ok(None)
+}
+
 /// WAL replay into memtables that are written out as L0 tables.
 struct Replay<'a> {
     fs: &'a dyn FileSystem,
@@ -255,8 +278,10 @@ struct Replay<'a> {
     slot: MemSlot,
     added: Vec<FileMetadata>,
     last_seqno: SeqNo,
-    /// Last seqno replayed: records must rise strictly across all WALs.
+    /// Last seqno replayed: each batch must continue from it, across WALs.
     last_replayed: Option<SeqNo>,
+    /// A damaged tail dropped from an earlier WAL: no record may follow it.
+    dropped_before: Option<(PathBuf, u64)>,
     next_file: &'a mut u64,
 }
 
@@ -271,15 +296,26 @@ impl Replay<'_> {
             if batch.is_empty() {
                 continue;
             }
+            if let Some((damaged, at)) = &self.dropped_before {
+                // Only the newest WAL can be torn: each is synced before the
+                // next one takes writes. Replaying on would leave a hole.
+                return Err(Error::corruption(
+                    damaged,
+                    *at,
+                    format!(
+                        "damaged record in a WAL that a later one ({}) continues",
+                        path.display()
+                    ),
+                ));
+            }
             let base = batch.base_seqno();
-            if self.last_replayed.is_some_and(|last| base <= last) {
+            if let Some(last) = self.last_replayed
+                && Some(base) != last.checked_add(1)
+            {
                 return Err(Error::corruption(
                     &path,
                     offset,
-                    format!(
-                        "write batch at seqno {base} does not follow seqno {}",
-                        self.last_replayed.unwrap_or_default()
-                    ),
+                    format!("write batch at seqno {base} does not continue from seqno {last}"),
                 ));
             }
             let last = base + batch.len() as u64 - 1;
@@ -296,6 +332,7 @@ impl Replay<'_> {
             }
         }
         if let Some(dropped) = &reader.report().dropped {
+            self.dropped_before = Some((path.clone(), dropped.offset));
             report.wal_tails_dropped.push((path, dropped.clone()));
         }
         Ok(())
