@@ -50,6 +50,7 @@ pub(crate) struct Counters {
     pub(crate) user_bytes: AtomicU64,
     /// WAL bytes of logs already rotated away (the active log counts its own).
     pub(crate) retired_wal_bytes: AtomicU64,
+    pub(crate) retired_wal_syncs: AtomicU64,
     pub(crate) flush_bytes: AtomicU64,
     pub(crate) flushes: AtomicU64,
     pub(crate) stall_nanos: AtomicU64,

@@ -45,6 +45,9 @@ pub struct Stats {
     pub user_bytes_written: u64,
     /// Bytes appended to WALs (framing included).
     pub wal_bytes_written: u64,
+    /// WAL fsyncs. Under `SyncPolicy::Always`, writes per sync show how
+    /// well group commit shares them.
+    pub wal_syncs: u64,
     /// Bytes of tables written by flushes.
     pub flush_bytes_written: u64,
     /// Bytes of tables written by compactions.
@@ -77,8 +80,9 @@ impl Shared {
             .collect();
         let mem_bytes = |slot: &crate::version::MemSlot| slot.mem.approximate_memory_usage() as u64;
         let c = &self.counters;
-        let wal_bytes = c.retired_wal_bytes.load(Ordering::Relaxed)
-            + self.write_target.read().wal.stats().bytes;
+        let active_wal = self.write_target.read().wal.stats();
+        let wal_bytes = c.retired_wal_bytes.load(Ordering::Relaxed) + active_wal.bytes;
+        let wal_syncs = c.retired_wal_syncs.load(Ordering::Relaxed) + active_wal.syncs;
         let user = c.user_bytes.load(Ordering::Relaxed);
         let flush = c.flush_bytes.load(Ordering::Relaxed);
         let compaction = 0;
@@ -94,6 +98,7 @@ impl Shared {
             block_cache_bytes: cache.map_or(0, |c| c.usage_bytes()),
             user_bytes_written: user,
             wal_bytes_written: wal_bytes,
+            wal_syncs,
             flush_bytes_written: flush,
             compaction_bytes_written: compaction,
             write_amplification: if user == 0 {

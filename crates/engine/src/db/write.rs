@@ -160,9 +160,13 @@ impl Shared {
         let slot = Arc::new(MemSlot::new(number));
         let old_wal = std::mem::replace(&mut target.wal, wal);
         target.slot = Arc::clone(&slot);
+        let retired = old_wal.stats();
         self.counters
             .retired_wal_bytes
-            .fetch_add(old_wal.stats().bytes, Ordering::Relaxed);
+            .fetch_add(retired.bytes, Ordering::Relaxed);
+        self.counters
+            .retired_wal_syncs
+            .fetch_add(retired.syncs, Ordering::Relaxed);
         let next = self.version.load().with_rotated(slot);
         self.version.store(Arc::new(next));
         self.wake_background();
