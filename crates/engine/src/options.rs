@@ -310,11 +310,14 @@ impl Options {
         self.table_options().validate()
     }
 
+    /// Options for tables this database writes. The value limit is the
+    /// format's, not `max_value_size`: that one is checked when a write is
+    /// accepted, and lowering it must not stop recovery or flushes of values
+    /// written under a higher one.
     pub(crate) fn table_options(&self) -> strata_sstable::TableOptions {
         strata_sstable::TableOptions::default()
             .block_size(self.block_size)
             .bloom_bits_per_key(self.bloom_bits_per_key)
             .compression(self.compression)
-            .max_value_size(self.max_value_size)
     }
 }

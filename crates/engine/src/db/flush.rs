@@ -157,13 +157,17 @@ impl Shared {
             return Err(e);
         }
         m.state = state;
-        if m.writer.size() >= self.opts.manifest_rewrite_bytes {
+        if m.writer.size() >= m.rewrite_at {
             let number = self.new_file_number();
             let mut bump = VersionEdit::new();
             bump.next_file_number = Some(self.next_file_number.load(Ordering::SeqCst));
             m.state.apply(&bump)?;
             match ManifestWriter::create(&*self.fs, &self.dir, number, &m.state) {
                 Ok(writer) => {
+                    m.rewrite_at = self
+                        .opts
+                        .manifest_rewrite_bytes
+                        .max(writer.size().saturating_mul(2));
                     let old = std::mem::replace(&mut m.writer, writer);
                     let _ = self.fs.remove(old.path());
                 }
@@ -177,7 +181,9 @@ impl Shared {
     }
 
     /// The background thread: flushes immutable memtables as they appear and
-    /// syncs the WAL under `SyncPolicy::Interval`, until shutdown.
+    /// syncs the WAL under `SyncPolicy::Interval`, until shutdown. A panic in
+    /// a job is recorded as a background error (writers waiting on a flush
+    /// are woken) rather than leaving them waiting forever.
     pub(crate) fn background_loop(&self) {
         loop {
             {
@@ -193,20 +199,28 @@ impl Shared {
                     return;
                 }
             }
-            if let Err(e) = self.write_target.read().wal.sync_if_due() {
-                self.set_bg_error("WAL interval sync", &e);
+            let jobs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_jobs()));
+            if jobs.is_err() {
+                let e = strata_core::Error::invalid_argument("a background job panicked");
+                self.set_bg_error("background thread", &e);
             }
-            if self.bg_error().is_some() {
-                continue;
-            }
-            loop {
-                match self.flush_oldest() {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        self.set_bg_error("flush", &e);
-                        break;
-                    }
+        }
+    }
+
+    /// One round of background work: the interval sync, then every pending
+    /// flush (syncing again between flushes, which can take long).
+    fn run_jobs(&self) {
+        self.sync_wal_if_due();
+        if self.bg_error().is_some() {
+            return;
+        }
+        loop {
+            match self.flush_oldest() {
+                Ok(true) => self.sync_wal_if_due(),
+                Ok(false) => return,
+                Err(e) => {
+                    self.set_bg_error("flush", &e);
+                    return;
                 }
             }
         }

@@ -96,6 +96,7 @@ impl Db {
     /// may or may not be durable, and the database then refuses writes);
     /// [`Error::Background`] after a background failure; [`Error::Closed`].
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.shared().check_sizes(key.as_ref(), value.as_ref())?;
         let batch = write::single(ValueKind::Put, key.as_ref(), value.as_ref(), 0)?;
         self.shared().write(batch)
     }
@@ -111,6 +112,7 @@ impl Db {
         value: impl AsRef<[u8]>,
         ttl: Duration,
     ) -> Result<()> {
+        self.shared().check_sizes(key.as_ref(), value.as_ref())?;
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let expires = self.shared().now_ms().saturating_add(ttl_ms);
         let batch = write::single(
@@ -127,6 +129,7 @@ impl Db {
     /// # Errors
     /// As [`Db::put`].
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.shared().check_sizes(key.as_ref(), &[])?;
         let batch = write::single(ValueKind::Delete, key.as_ref(), &[], 0)?;
         self.shared().write(batch)
     }
@@ -228,7 +231,9 @@ impl Db {
         iterate(version, range, snapshot, shared.now_ms()).unwrap_or_else(DbIterator::failed)
     }
 
-    /// A consistent read-only view as of now; see [`Snapshot`].
+    /// A consistent read-only view as of now; see [`Snapshot`]. A snapshot
+    /// reads the version it pinned, so one taken (or kept) across
+    /// [`Db::close`] still reads.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::new(Arc::clone(self.shared()))
     }
@@ -243,12 +248,19 @@ impl Db {
         let shared = self.shared();
         shared.check_writable()?;
         shared.make_room(true)?;
+        // Wait for the memtables present now, not for an empty queue: under
+        // steady writes the queue may never be empty.
+        let pending = shared.version.load().imms.clone();
         let mut bg = shared.bg.lock();
         loop {
             if let Some(e) = &bg.error {
                 return Err(Error::Background(e.clone()));
             }
-            if shared.version.load().imms.is_empty() {
+            let current = shared.version.load();
+            if !pending
+                .iter()
+                .any(|p| current.imms.iter().any(|m| Arc::ptr_eq(m, p)))
+            {
                 return Ok(());
             }
             if bg.shutting_down {
@@ -292,6 +304,7 @@ impl Db {
 impl DbHandle {
     fn close(&self) -> Result<()> {
         let shared = &self.shared;
+        let _one_closer = shared.closing.lock();
         if shared.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
@@ -315,7 +328,10 @@ impl DbHandle {
             }
         };
         self.lock.lock().take();
-        synced
+        synced?;
+        // A background failure may have cost durability (a failed WAL
+        // sync) or a flush: say so rather than report a clean close.
+        shared.bg_error().map_or(Ok(()), Err)
     }
 }
 

@@ -226,7 +226,13 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
             wal: Arc::new(Wal::new(LogWriter::new(wal_file), opts.sync_policy)),
             slot: active,
         }),
-        manifest: Mutex::new(ManifestSide { writer, state }),
+        manifest: Mutex::new(ManifestSide {
+            rewrite_at: opts
+                .manifest_rewrite_bytes
+                .max(writer.size().saturating_mul(2)),
+            writer,
+            state,
+        }),
         table_cache,
         next_file_number: AtomicU64::new(next_file),
         next_seqno: AtomicU64::new(last_seqno + 1),
@@ -237,6 +243,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         done_cv: Condvar::new(),
         counters: Counters::default(),
         closed: AtomicBool::new(false),
+        closing: Mutex::new(()),
         failed: AtomicBool::new(false),
         increment_lock: Mutex::new(()),
         opts,

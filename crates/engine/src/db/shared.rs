@@ -35,6 +35,10 @@ pub(crate) struct WriteTarget {
 pub(crate) struct ManifestSide {
     pub(crate) writer: ManifestWriter,
     pub(crate) state: ManifestState,
+    /// Size at which the manifest is next rewritten: twice its size after
+    /// the last rewrite, and at least `manifest_rewrite_bytes`, so that a
+    /// large state is not rewritten on every edit.
+    pub(crate) rewrite_at: u64,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +82,9 @@ pub(crate) struct Shared {
     pub(crate) done_cv: Condvar,
     pub(crate) counters: Counters,
     pub(crate) closed: AtomicBool,
+    /// Held for the whole of `close`, so a second caller returns only once
+    /// the database is closed.
+    pub(crate) closing: Mutex<()>,
     /// Mirrors `bg.error.is_some()`, so writes check it without a lock.
     pub(crate) failed: AtomicBool,
     /// Serialises `increment`s: read, add, write as one step.
@@ -137,12 +144,20 @@ impl Shared {
         self.bg_cv.notify_all();
     }
 
-    /// How long the background thread sleeps when idle: the WAL sync
-    /// interval under `SyncPolicy::Interval`, else a second.
+    /// How long the background thread sleeps when idle: half the WAL sync
+    /// interval under `SyncPolicy::Interval` (so a record waits at most
+    /// about 1.5 intervals for its sync), else a second.
     pub(crate) fn idle_tick(&self) -> Duration {
         match self.opts.sync_policy {
-            strata_wal::SyncPolicy::Interval(every) => every.max(Duration::from_millis(1)),
+            strata_wal::SyncPolicy::Interval(every) => (every / 2).max(Duration::from_millis(1)),
             _ => Duration::from_secs(1),
+        }
+    }
+
+    /// Syncs the active WAL if the interval policy says it is due.
+    pub(crate) fn sync_wal_if_due(&self) {
+        if let Err(e) = self.write_target.read().wal.sync_if_due() {
+            self.set_bg_error("WAL interval sync", &e);
         }
     }
 }

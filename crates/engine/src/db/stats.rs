@@ -75,7 +75,10 @@ impl Shared {
             .map(|(level, files)| LevelStats {
                 level,
                 files: files.len(),
-                bytes: files.iter().map(|t| t.meta.size).sum(),
+                // Sizes come from disk: never let them overflow.
+                bytes: files
+                    .iter()
+                    .fold(0u64, |sum, t| sum.saturating_add(t.meta.size)),
             })
             .collect();
         let mem_bytes = |slot: &crate::version::MemSlot| slot.mem.approximate_memory_usage() as u64;

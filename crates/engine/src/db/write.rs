@@ -29,6 +29,9 @@ impl Shared {
             return Ok(());
         }
         self.make_room(false)?;
+        // Read before the append: nothing that can fail or panic may run
+        // between taking seqnos and publishing them.
+        let now = self.now_ms();
         let target = self.write_target.read();
         // `close` sets `closed` before it takes the write side: a writer
         // that gets the lock after that must not write past the final sync.
@@ -50,7 +53,7 @@ impl Shared {
                 return Err(e);
             }
         };
-        target.slot.note_write_time(self.now_ms());
+        target.slot.note_write_time(now);
         let frozen = batch.freeze();
         for (seqno, kind, key, value) in frozen.iter() {
             target.slot.mem.insert(key, seqno, kind, value);
@@ -63,26 +66,33 @@ impl Shared {
         Ok(())
     }
 
+    /// Checks one key and value against the configured limits, before
+    /// anything is allocated for them.
+    pub(crate) fn check_sizes(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        if key.len() > self.opts.max_key_size {
+            return Err(Error::invalid_argument(format!(
+                "key of {} bytes exceeds the limit of {}",
+                key.len(),
+                self.opts.max_key_size
+            )));
+        }
+        if value.len() > self.opts.max_value_size {
+            return Err(Error::invalid_argument(format!(
+                "value of {} bytes exceeds the limit of {}",
+                value.len(),
+                self.opts.max_value_size
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks the configured key and value limits; returns the batch's user
     /// bytes (keys plus values).
     fn check_limits(&self, batch: &WriteBatch) -> Result<u64> {
         let mut bytes = 0u64;
         for e in batch.iter() {
-            if e.key.len() > self.opts.max_key_size {
-                return Err(Error::invalid_argument(format!(
-                    "key of {} bytes exceeds the limit of {}",
-                    e.key.len(),
-                    self.opts.max_key_size
-                )));
-            }
             let value = e.user_value();
-            if value.len() > self.opts.max_value_size {
-                return Err(Error::invalid_argument(format!(
-                    "value of {} bytes exceeds the limit of {}",
-                    value.len(),
-                    self.opts.max_value_size
-                )));
-            }
+            self.check_sizes(e.key, value)?;
             bytes += (e.key.len() + value.len()) as u64;
         }
         Ok(bytes)
@@ -121,6 +131,10 @@ impl Shared {
                 continue;
             }
             let _changing = self.version_lock.lock();
+            // No rotation after close: the directory may be released.
+            if let Err(e) = self.check_open() {
+                break Err(e);
+            }
             let mut target = self.write_target.write();
             if !needs_room(&target.slot) {
                 break Ok(());
