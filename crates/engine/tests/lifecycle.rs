@@ -71,7 +71,10 @@ fn flush_returns_while_writers_keep_rotating_memtables() {
     let finished = done_rx.recv_timeout(Duration::from_secs(120));
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
-    assert!(finished.is_ok(), "flush() did not return under steady writes");
+    assert!(
+        finished.is_ok(),
+        "flush() did not return under steady writes"
+    );
     flusher.join().unwrap();
 }
 
@@ -85,10 +88,16 @@ fn close_reports_a_background_failure() {
     fs.fail_from(FsOp::Sync, 0);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !matches!(db.put("b", "2"), Err(Error::Background(_) | Error::Io(_))) {
-        assert!(std::time::Instant::now() < deadline, "the failure never surfaced");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failure never surfaced"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(db.close().is_err(), "close must not report a clean shutdown");
+    assert!(
+        db.close().is_err(),
+        "close must not report a clean shutdown"
+    );
     fs.clear_faults();
     let db = Db::open("/db", opts).unwrap();
     assert_eq!(db.get("a").unwrap().as_deref(), Some(&b"1"[..]));

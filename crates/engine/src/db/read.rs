@@ -114,7 +114,8 @@ pub(crate) fn iterate(
         for table in level {
             let meta = &table.meta;
             if range.overlaps(&meta.smallest.user_key, &meta.largest.user_key) {
-                sources.push(Box::new(table.reader()?.entries(lower, upper)));
+                let entries = table.with_reader(|r| Ok(r.entries(lower, upper)))?;
+                sources.push(Box::new(entries));
             }
         }
     }

@@ -5,22 +5,31 @@
 //! its file. When a flush or compaction removes the file from the current
 //! version, the handle is marked obsolete; the file is deleted when the last
 //! `Arc` goes, that is when no reader's version needs it any more.
+//!
+//! An open table's reader lives in its handle, so a lookup reaches it with
+//! one atomic load instead of a cache probe. The cache only decides which
+//! handles may keep a reader open: past `max_open_tables`, the reader opened
+//! longest ago is closed (first in, first out) and reopened on next use.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
-use quick_cache::sync::Cache;
+use arc_swap::ArcSwapOption;
+use parking_lot::Mutex;
 use strata_core::{Error, FileSystem, Result};
 use strata_sstable::{BlockCache, TableReader};
 
 use super::FileMetadata;
 
-/// Open tables, bounded in number; a table evicted here is reopened (footer,
-/// index and filter read again) on its next use.
+/// Bounds the number of open tables; see the module docs.
 pub(crate) struct TableCache {
     fs: Arc<dyn FileSystem>,
-    tables: Cache<u64, TableReader>,
+    max_open: usize,
+    /// Handles whose reader was opened, oldest first (some may since have
+    /// been dropped or closed).
+    open: Mutex<VecDeque<Weak<TableHandle>>>,
     block_cache: Option<Arc<BlockCache>>,
 }
 
@@ -32,21 +41,27 @@ impl TableCache {
     ) -> Self {
         Self {
             fs,
-            tables: Cache::new(max_open_tables.max(1)),
+            max_open: max_open_tables.max(1),
+            open: Mutex::new(VecDeque::new()),
             block_cache,
         }
     }
 
-    /// The reader of table `meta.number` at `path`, opening it if needed.
+    /// Opens the table of `handle` and installs its reader, closing the
+    /// oldest open one if that makes too many.
     ///
     /// # Errors
     /// [`Error::Corruption`] if the file's size differs from the manifest's
     /// record or its footer, index, filter or properties are invalid;
     /// [`Error::Io`] if it cannot be read.
-    pub(crate) fn reader(&self, meta: &FileMetadata, path: &Path) -> Result<TableReader> {
-        if let Some(reader) = self.tables.get(&meta.number) {
+    fn open(&self, handle: &Arc<TableHandle>) -> Result<Arc<TableReader>> {
+        let mut open = self.open.lock();
+        // Another thread may have opened it while this one waited.
+        if let Some(reader) = handle.reader.load_full() {
             return Ok(reader);
         }
+        let meta = &handle.meta;
+        let path = &handle.path;
         let file = self.fs.open(path)?;
         let size = file.size()?;
         if size != meta.size {
@@ -59,13 +74,23 @@ impl TableCache {
                 ),
             ));
         }
-        let reader = TableReader::open(file, path, meta.number, self.block_cache.clone())?;
-        self.tables.insert(meta.number, reader.clone());
+        let reader = Arc::new(TableReader::open(
+            file,
+            path,
+            meta.number,
+            self.block_cache.clone(),
+        )?);
+        handle.reader.store(Some(Arc::clone(&reader)));
+        open.push_back(Arc::downgrade(handle));
+        while open.len() > self.max_open {
+            if let Some(oldest) = open.pop_front().and_then(|w| w.upgrade()) {
+                oldest.reader.store(None);
+            }
+        }
         Ok(reader)
     }
 
     fn evict(&self, number: u64) {
-        self.tables.remove(&number);
         if let Some(cache) = &self.block_cache {
             cache.evict_file(number);
         }
@@ -76,11 +101,13 @@ impl TableCache {
     }
 }
 
-/// A live table: its manifest metadata and where to find it.
+/// A live table: its manifest metadata, where to find it, and its reader
+/// while open.
 pub(crate) struct TableHandle {
     pub(crate) meta: FileMetadata,
     pub(crate) path: PathBuf,
     cache: Arc<TableCache>,
+    reader: ArcSwapOption<TableReader>,
     obsolete: AtomicBool,
 }
 
@@ -90,13 +117,22 @@ impl TableHandle {
             meta,
             path,
             cache,
+            reader: ArcSwapOption::empty(),
             obsolete: AtomicBool::new(false),
         }
     }
 
-    /// The open table (see [`TableCache::reader`]).
-    pub(crate) fn reader(&self) -> Result<TableReader> {
-        self.cache.reader(&self.meta, &self.path)
+    /// Runs `f` on the open table, opening it first if needed (see
+    /// [`TableCache::open`] for the errors).
+    pub(crate) fn with_reader<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&TableReader) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(reader) = self.reader.load().as_deref() {
+            return f(reader);
+        }
+        let reader = self.cache.open(self)?;
+        f(&reader)
     }
 
     /// True if `user_key` lies within the table's key range.
@@ -115,6 +151,7 @@ impl TableHandle {
 impl Drop for TableHandle {
     fn drop(&mut self) {
         if self.obsolete.load(Ordering::Acquire) {
+            self.reader.store(None);
             self.cache.evict(self.meta.number);
             // Best effort: a file left behind is not in the manifest, so the
             // next open deletes it.
@@ -135,7 +172,55 @@ impl std::fmt::Debug for TableHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use strata_core::{FaultFs, InternalKey, ValueKind};
+    use strata_sstable::{TableBuilder, TableOptions};
+
+    /// A real one-entry table `number` holding `k -> v<number>`.
+    fn real_table(fs: &FaultFs, cache: &Arc<TableCache>, number: u64) -> Arc<TableHandle> {
+        let path = PathBuf::from(format!("/db/{number:06}.sst"));
+        let key = InternalKey::new(&b"k"[..], number, ValueKind::Put);
+        let mut b =
+            TableBuilder::new(fs.create(&path).unwrap(), &path, TableOptions::default()).unwrap();
+        b.add(&key, format!("v{number}").as_bytes()).unwrap();
+        let size = b.finish().unwrap().file_size;
+        let meta = FileMetadata {
+            number,
+            size,
+            smallest: key.clone(),
+            largest: key,
+            min_seqno: number,
+            max_seqno: number,
+            min_time_ms: 0,
+            max_time_ms: 0,
+            num_entries: 1,
+            num_tombstones: 0,
+        };
+        Arc::new(TableHandle::new(meta, path, Arc::clone(cache)))
+    }
+
+    #[test]
+    fn no_more_than_max_open_tables_stay_open_and_closed_ones_reopen() {
+        let fs = FaultFs::new();
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 2, None));
+        let tables: Vec<_> = (1..=5).map(|n| real_table(&fs, &cache, n)).collect();
+        let open = || tables.iter().filter(|t| t.reader.load().is_some()).count();
+        for round in 0..3 {
+            for t in &tables {
+                let got = t
+                    .with_reader(|r| r.get(b"k", u64::MAX >> 8))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(got.value, format!("v{}", t.meta.number).as_bytes());
+                assert!(open() <= 2, "round {round}: {} open", open());
+            }
+        }
+        // A size that disagrees with the manifest is corruption, not data.
+        let mut wrong = real_table(&fs, &cache, 9);
+        Arc::get_mut(&mut wrong).unwrap().meta.size += 1;
+        assert!(wrong.with_reader(|_| Ok(())).unwrap_err().is_corruption());
+    }
 
     fn handle(fs: &FaultFs, cache: &Arc<TableCache>, number: u64) -> Arc<TableHandle> {
         let path = PathBuf::from(format!("/db/{number:06}.sst"));

@@ -71,7 +71,7 @@ impl Version {
         }
         if let Some(l0) = self.levels.first() {
             for table in l0.iter().filter(|t| t.covers(user_key)) {
-                if let Some(v) = table.reader()?.get(user_key, snapshot)? {
+                if let Some(v) = table.with_reader(|r| r.get(user_key, snapshot))? {
                     return Ok(Found::Value(v.kind, v.value));
                 }
             }
@@ -81,7 +81,7 @@ impl Version {
             // whose largest key is not below the key.
             let i = level.partition_point(|t| t.meta.largest.user_key.as_ref() < user_key);
             if let Some(table) = level.get(i).filter(|t| t.covers(user_key))
-                && let Some(v) = table.reader()?.get(user_key, snapshot)?
+                && let Some(v) = table.with_reader(|r| r.get(user_key, snapshot))?
             {
                 return Ok(Found::Value(v.kind, v.value));
             }
