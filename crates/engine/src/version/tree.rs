@@ -70,8 +70,22 @@ impl Version {
             }
         }
         if let Some(l0) = self.levels.first() {
-            for table in l0.iter().filter(|t| t.covers(user_key)) {
-                if let Some(v) = table.with_reader(|r| r.get(user_key, snapshot))? {
+            // Ask the bloom filters of the first 64 covering tables up front:
+            // the probes are independent cache misses the CPU overlaps, where
+            // asking each just before its lookup would serialise them.
+            let mut maybe = 0u64;
+            for (i, table) in l0.iter().take(64).enumerate() {
+                if table.covers(user_key) && table.with_reader(|r| Ok(r.may_contain(user_key)))? {
+                    maybe |= 1 << i;
+                }
+            }
+            for (i, table) in l0.iter().enumerate() {
+                let candidate = if i < 64 {
+                    maybe & (1 << i) != 0
+                } else {
+                    table.covers(user_key)
+                };
+                if candidate && let Some(v) = table.with_reader(|r| r.get(user_key, snapshot))? {
                     return Ok(Found::Value(v.kind, v.value));
                 }
             }
