@@ -143,7 +143,8 @@ fn reads_stay_right_with_more_than_64_overlapping_l0_tables() {
         db.put("a", "edge").unwrap();
         db.put("z", "edge").unwrap();
         db.put("shared", format!("{round}")).unwrap();
-        db.put(format!("only{round:02}"), format!("{round}")).unwrap();
+        db.put(format!("only{round:02}"), format!("{round}"))
+            .unwrap();
         if round == 3 {
             db.delete("a").unwrap();
         }
@@ -155,7 +156,11 @@ fn reads_stay_right_with_more_than_64_overlapping_l0_tables() {
     for round in 0..rounds {
         let key = format!("only{round:02}");
         let want = format!("{round}");
-        assert_eq!(db.get(&key).unwrap().as_deref(), Some(want.as_bytes()), "{key}");
+        assert_eq!(
+            db.get(&key).unwrap().as_deref(),
+            Some(want.as_bytes()),
+            "{key}"
+        );
     }
     assert_eq!(db.get("missing").unwrap(), None);
     // The oldest table (beyond the first 64 asked up front) still answers.

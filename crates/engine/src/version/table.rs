@@ -184,19 +184,27 @@ mod tests {
             TableBuilder::new(fs.create(&path).unwrap(), &path, TableOptions::default()).unwrap();
         b.add(&key, format!("v{number}").as_bytes()).unwrap();
         let size = b.finish().unwrap().file_size;
-        let meta = FileMetadata {
+        Arc::new(TableHandle::new(
+            one_key_meta(number, size, key),
+            path,
+            Arc::clone(cache),
+        ))
+    }
+
+    /// Metadata of a table `number` of `size` bytes holding only `key`.
+    fn one_key_meta(number: u64, size: u64, key: InternalKey) -> FileMetadata {
+        FileMetadata {
             number,
             size,
             smallest: key.clone(),
+            min_seqno: key.seqno,
+            max_seqno: key.seqno,
             largest: key,
-            min_seqno: number,
-            max_seqno: number,
             min_time_ms: 0,
             max_time_ms: 0,
             num_entries: 1,
             num_tombstones: 0,
-        };
-        Arc::new(TableHandle::new(meta, path, Arc::clone(cache)))
+        }
     }
 
     #[test]
@@ -227,19 +235,11 @@ mod tests {
         let mut w = fs.create(&path).unwrap();
         w.append(b"table bytes").unwrap();
         let key = InternalKey::new(&b"k"[..], 1, ValueKind::Put);
-        let meta = FileMetadata {
-            number,
-            size: 11,
-            smallest: key.clone(),
-            largest: key,
-            min_seqno: 1,
-            max_seqno: 1,
-            min_time_ms: 0,
-            max_time_ms: 0,
-            num_entries: 1,
-            num_tombstones: 0,
-        };
-        Arc::new(TableHandle::new(meta, path, Arc::clone(cache)))
+        Arc::new(TableHandle::new(
+            one_key_meta(number, 11, key),
+            path,
+            Arc::clone(cache),
+        ))
     }
 
     #[test]
