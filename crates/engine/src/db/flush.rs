@@ -83,6 +83,8 @@ pub(crate) fn write_table(
         max_time_ms: p.max_time_ms.max(p.min_time_ms),
         num_entries: p.num_entries,
         num_tombstones: p.num_deletions,
+        num_expiring: p.num_expiring,
+        max_expiry_ms: p.max_expiry_ms,
     }))
 }
 

@@ -177,6 +177,8 @@ mod tests {
             max_time_ms: 20,
             num_entries: 3,
             num_tombstones: 1,
+            num_expiring: 0,
+            max_expiry_ms: 0,
         }
     }
 
@@ -275,6 +277,8 @@ mod golden {
                 max_time_ms: 2000,
                 num_entries: 10,
                 num_tombstones: 1,
+                num_expiring: 2,
+                max_expiry_ms: 3000,
             },
         );
         e
@@ -297,6 +301,7 @@ mod golden {
         "010a",
         "e807d00f",
         "0a01",
+        "02b817",
     );
 
     fn hex(bytes: &[u8]) -> String {

@@ -36,6 +36,11 @@ pub struct FileMetadata {
     pub num_entries: u64,
     /// Entries that are tombstones (`ValueKind::Delete`).
     pub num_tombstones: u64,
+    /// Entries that carry an expiry (`ValueKind::PutWithExpiry`).
+    pub num_expiring: u64,
+    /// The latest expiry among them, unix milliseconds (0 if none): once it
+    /// has passed and every entry is expiring, the whole file is dead.
+    pub max_expiry_ms: u64,
 }
 
 impl FileMetadata {
@@ -60,10 +65,14 @@ impl FileMetadata {
                 self.min_time_ms, self.max_time_ms
             ));
         }
-        if self.num_tombstones > self.num_entries {
+        if self
+            .num_tombstones
+            .checked_add(self.num_expiring)
+            .is_none_or(|counted| counted > self.num_entries)
+        {
             return Err(format!(
-                "file {n}: {} tombstones but {} entries",
-                self.num_tombstones, self.num_entries
+                "file {n}: {} tombstones and {} expiring entries but {} entries",
+                self.num_tombstones, self.num_expiring, self.num_entries
             ));
         }
         if self.smallest.user_key.len() > MAX_KEY_SIZE || self.largest.user_key.len() > MAX_KEY_SIZE
@@ -88,6 +97,8 @@ impl FileMetadata {
             self.max_time_ms,
             self.num_entries,
             self.num_tombstones,
+            self.num_expiring,
+            self.max_expiry_ms,
         ] {
             put_varint64(dst, v);
         }
@@ -119,7 +130,7 @@ impl FileMetadata {
         };
         let smallest = key("smallest")?;
         let largest = key("largest")?;
-        let mut nums = [0u64; 6];
+        let mut nums = [0u64; 8];
         for v in &mut nums {
             *v = r
                 .varint64()
@@ -132,6 +143,8 @@ impl FileMetadata {
             max_time_ms,
             num_entries,
             num_tombstones,
+            num_expiring,
+            max_expiry_ms,
         ] = nums;
         let meta = Self {
             number,
@@ -144,6 +157,8 @@ impl FileMetadata {
             max_time_ms,
             num_entries,
             num_tombstones,
+            num_expiring,
+            max_expiry_ms,
         };
         meta.validate().map_err(|reason| bad(&reason))?;
         Ok(meta)

@@ -204,6 +204,8 @@ mod tests {
             max_time_ms: 0,
             num_entries: 1,
             num_tombstones: 0,
+            num_expiring: 0,
+            max_expiry_ms: 0,
         }
     }
 

@@ -28,6 +28,8 @@ pub fn meta(number: u64, lo: u32, hi: u32) -> FileMetadata {
         max_time_ms: 1_700_000_000_000 + number * 2,
         num_entries: 50,
         num_tombstones: 5,
+        num_expiring: 0,
+        max_expiry_ms: 0,
     }
 }
 
@@ -133,6 +135,8 @@ pub fn any_meta() -> impl Strategy<Value = FileMetadata> {
                     max_time_ms: t1.max(t2),
                     num_entries: c1.max(c2),
                     num_tombstones: c1.min(c2),
+                    num_expiring: (c1.max(c2) - c1.min(c2)) / 2,
+                    max_expiry_ms: t1 ^ t2,
                 }
             },
         )
