@@ -4,3 +4,7 @@
 //! `CompactionStrategy` looking at a read-only view of the levels) and the
 //! merge itself (the executor). Strategies know nothing of I/O; the executor
 //! knows nothing of levels.
+
+mod executor;
+
+pub use executor::{CompactionJob, CompactionOutput, OutputFile, run_compaction};
