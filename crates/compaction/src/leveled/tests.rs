@@ -1,0 +1,339 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::testutil::{MIB, arb_view, assert_sound, busy, file, sized, view};
+
+fn merge(pick: Option<CompactionPick>) -> CompactionTask {
+    match pick {
+        Some(CompactionPick::Merge(task)) => task,
+        other => panic!("expected a merge, got {other:?}"),
+    }
+}
+
+/// Four overlapping flushes, newest first by seqno.
+fn four_flushes() -> Vec<FileView> {
+    vec![
+        file(10, 0, "a", "m", 40),
+        file(11, 0, "b", "k", 41),
+        file(12, 0, "c", "j", 42),
+        file(13, 0, "d", "l", 43),
+    ]
+}
+
+fn heavy(mut f: FileView) -> FileView {
+    f.num_entries = 2000;
+    f.num_tombstones = 1500;
+    f
+}
+
+#[test]
+fn picks_nothing_below_every_trigger() {
+    let s = Leveled::default();
+    assert_eq!(s.pick(&view(vec![])), None);
+    let mut flushes = four_flushes();
+    flushes.pop();
+    let v = view(vec![flushes, vec![file(1, 1, "a", "z", 1)]]);
+    assert_eq!(s.pick(&v), None);
+}
+
+#[test]
+fn l0_trigger_takes_all_l0_and_the_l1_files_they_overlap() {
+    let v = view(vec![
+        four_flushes(),
+        vec![
+            file(1, 1, "0", "1", 1),
+            file(2, 1, "a", "c", 2),
+            file(3, 1, "d", "f", 3),
+            file(4, 1, "x", "z", 4),
+        ],
+    ]);
+    let t = merge(Leveled::default().pick(&v));
+    assert_eq!(t.inputs, vec![(0, vec![13, 12, 11, 10]), (1, vec![2, 3])]);
+    assert_eq!((t.output_level, t.reason), (1, PickReason::Level0FileCount));
+    assert_eq!(t.target_file_size, DEFAULT_TARGET_FILE_SIZE);
+}
+
+#[test]
+fn disjoint_l0_files_move_to_l1_but_overlapping_ones_merge() {
+    let disjoint = vec![
+        file(10, 0, "a", "b", 40),
+        file(11, 0, "c", "d", 41),
+        file(12, 0, "e", "f", 42),
+        file(13, 0, "g", "h", 43),
+    ];
+    let v = view(vec![disjoint, vec![file(1, 1, "bb", "bc", 1)]]);
+    assert_eq!(
+        Leveled::default().pick(&v),
+        Some(CompactionPick::Move {
+            files: vec![(0, 13), (0, 12), (0, 11), (0, 10)],
+            to_level: 1
+        })
+    );
+    let v = view(vec![four_flushes(), vec![file(1, 1, "x", "z", 1)]]);
+    let t = merge(Leveled::default().pick(&v));
+    assert_eq!(t.inputs, vec![(0, vec![13, 12, 11, 10])]);
+}
+
+/// L1 at `l1` MiB and L2 at `l2` MiB against targets 10 and 100 MiB.
+fn two_levels(l1: u64, l2: u64) -> LevelsView {
+    view(vec![
+        vec![],
+        vec![sized(file(1, 1, "a", "c", 20), l1 * MIB)],
+        vec![
+            sized(file(2, 2, "b", "d", 10), l2 * MIB / 2),
+            sized(file(3, 2, "e", "f", 11), l2 * MIB / 2),
+        ],
+        vec![file(4, 3, "a", "z", 1)],
+    ])
+}
+
+#[test]
+fn highest_score_wins() {
+    let s = Leveled::default().base_level_size(10 * MIB);
+    let v = two_levels(30, 500);
+    assert_eq!(s.scores(&v)[..3], [0.0, 3.0, 5.0]);
+    // L2 (score 5) beats L1 (score 3): its first file goes to L3.
+    let t = merge(s.pick(&v));
+    assert_eq!(
+        (t.inputs, t.output_level),
+        (vec![(2, vec![2]), (3, vec![4])], 3)
+    );
+    assert_eq!(t.reason, PickReason::LevelSize);
+    let t = merge(s.pick(&two_levels(60, 500)));
+    assert_eq!(
+        (t.inputs, t.output_level),
+        (vec![(1, vec![1]), (2, vec![2])], 2)
+    );
+}
+
+#[test]
+fn round_robin_walks_the_key_space_and_wraps() {
+    let l1 = ["a", "e", "i"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| sized(file(i as u64 + 1, 1, k, &format!("{k}z"), 20), 100 * MIB))
+        .collect();
+    let v = view(vec![vec![], l1, vec![file(9, 2, "0", "zz", 1)]]);
+    let s = Leveled::default();
+    let first_input = || merge(s.pick(&v)).inputs[0].1[0];
+    assert_eq!(
+        [first_input(), first_input(), first_input(), first_input()],
+        [1, 2, 3, 1]
+    );
+}
+
+#[test]
+fn level_file_takes_exactly_the_files_it_overlaps_below() {
+    let v = view(vec![
+        vec![],
+        vec![sized(file(1, 1, "c", "k", 20), 100 * MIB)],
+        vec![
+            file(2, 2, "a", "b", 1),
+            file(3, 2, "ba", "d", 2),
+            file(4, 2, "e", "f", 3),
+            file(5, 2, "j", "m", 4),
+            file(6, 2, "n", "p", 5),
+        ],
+    ]);
+    let t = merge(Leveled::default().pick(&v));
+    assert_eq!(t.inputs, vec![(1, vec![1]), (2, vec![3, 4, 5])]);
+}
+
+#[test]
+fn level_file_overlapping_nothing_below_moves() {
+    let v = view(vec![
+        vec![],
+        vec![sized(file(1, 1, "c", "k", 20), 100 * MIB)],
+        vec![file(2, 2, "a", "b", 1), file(3, 2, "l", "m", 2)],
+    ]);
+    assert_eq!(
+        Leveled::default().pick(&v),
+        Some(CompactionPick::Move {
+            files: vec![(1, 1)],
+            to_level: 2
+        })
+    );
+}
+
+#[test]
+fn last_level_is_never_picked_by_size() {
+    let mut levels = vec![Vec::new(); MAX_LEVELS];
+    levels[LAST] = vec![sized(file(1, LAST, "a", "z", 1), u64::MAX / 4)];
+    let v = view(levels.clone());
+    let s = Leveled::default();
+    assert!(s.scores(&v)[LAST] > 1.0);
+    assert_eq!(s.pick(&v), None);
+    levels[LAST - 1] = vec![sized(file(2, LAST - 1, "b", "c", 9), u64::MAX / 4)];
+    let t = merge(s.pick(&view(levels)));
+    assert_eq!(
+        (t.inputs, t.output_level),
+        (vec![(5, vec![2]), (6, vec![1])], LAST)
+    );
+}
+
+#[test]
+fn tombstone_heavy_file_goes_first_in_its_level() {
+    let l1 = vec![
+        sized(file(1, 1, "a", "b", 20), 100 * MIB),
+        sized(heavy(file(2, 1, "m", "n", 21)), MIB),
+        sized(heavy(file(3, 1, "x", "y", 22)), MIB),
+    ];
+    let mut lighter = l1.clone();
+    lighter[2].num_tombstones = 1200;
+    let v = view(vec![vec![], lighter, vec![file(9, 2, "a", "z", 1)]]);
+    let t = merge(Leveled::default().pick(&v));
+    assert_eq!(
+        (t.inputs, t.reason),
+        (vec![(1, vec![2]), (2, vec![9])], PickReason::Tombstones)
+    );
+}
+
+#[test]
+fn tombstone_heavy_file_is_compacted_below_every_trigger() {
+    let s = Leveled::default();
+    let deep = file(9, 4, "a", "z", 1);
+    // Overlap in the next level: merged with it.
+    let v = view(vec![
+        vec![],
+        vec![],
+        vec![heavy(file(1, 2, "c", "d", 20))],
+        vec![file(2, 3, "a", "c", 5)],
+        vec![deep.clone()],
+    ]);
+    let t = merge(s.pick(&v));
+    assert_eq!(
+        (t.inputs, t.output_level),
+        (vec![(2, vec![1]), (3, vec![2])], 3)
+    );
+    assert_eq!(t.reason, PickReason::Tombstones);
+    // Only deeper levels overlap: moved one level down, unrewritten.
+    let v = view(vec![
+        vec![],
+        vec![],
+        vec![heavy(file(1, 2, "c", "d", 20))],
+        vec![],
+        vec![deep],
+    ]);
+    assert_eq!(
+        s.pick(&v),
+        Some(CompactionPick::Move {
+            files: vec![(2, 1)],
+            to_level: 3
+        })
+    );
+    // Nothing below at all: rewritten alone into the next level, where the
+    // executor can drop every tombstone.
+    let v = view(vec![vec![], vec![], vec![heavy(file(1, 2, "c", "d", 20))]]);
+    let t = merge(s.pick(&v));
+    assert_eq!((t.inputs, t.output_level), (vec![(2, vec![1])], 3));
+    // Too few entries, too low a ratio, or turned off: nothing.
+    let mut small = heavy(file(1, 2, "c", "d", 20));
+    small.num_entries = 10;
+    small.num_tombstones = 10;
+    assert_eq!(s.pick(&view(vec![vec![], vec![], vec![small]])), None);
+    let mut light = heavy(file(1, 2, "c", "d", 20));
+    light.num_tombstones = 900;
+    assert_eq!(s.pick(&view(vec![vec![], vec![], vec![light]])), None);
+    let off = Leveled::default().tombstone_priority(1.1, 0);
+    assert_eq!(
+        off.pick(&view(vec![
+            vec![],
+            vec![],
+            vec![heavy(file(1, 2, "c", "d", 20))]
+        ])),
+        None
+    );
+}
+
+#[test]
+fn busy_l0_files_are_left_out_and_block_what_overlaps_them() {
+    let s = Leveled::default();
+    // An older busy L0 file apart from four idle ones: the idle ones go.
+    let mut l0 = four_flushes();
+    l0.push(busy(file(5, 0, "x", "y", 30)));
+    let t = merge(s.pick(&view(vec![l0, vec![file(1, 1, "x", "y", 1)]])));
+    assert_eq!(t.inputs, vec![(0, vec![13, 12, 11, 10])]);
+    // Overlapping the busy one: their output would land among its output.
+    let mut l0 = four_flushes();
+    l0.push(busy(file(5, 0, "k", "y", 30)));
+    assert_eq!(s.pick(&view(vec![l0, vec![]])), None);
+}
+
+#[test]
+fn busy_files_below_are_never_merged_into() {
+    let s = Leveled::default();
+    // L0 range meets a busy L1 file: no L0 compaction.
+    let v = view(vec![four_flushes(), vec![busy(file(1, 1, "k", "p", 1))]]);
+    assert_eq!(s.pick(&v), None);
+    // The round robin skips the L1 file whose L2 overlap is busy.
+    let v = view(vec![
+        vec![],
+        vec![
+            sized(file(1, 1, "a", "c", 20), 100 * MIB),
+            sized(file(2, 1, "d", "f", 21), 100 * MIB),
+        ],
+        vec![busy(file(3, 2, "b", "b", 1)), file(4, 2, "e", "e", 2)],
+    ]);
+    let t = merge(s.pick(&v));
+    assert_eq!(t.inputs, vec![(1, vec![2]), (2, vec![4])]);
+    assert_eq!(s.pick(&v).map(|p| p.files()), Some(vec![(1, 2), (2, 4)]));
+    // A busy level file is not picked, even if it is the only one over target.
+    let v = view(vec![
+        vec![],
+        vec![busy(sized(file(1, 1, "a", "c", 20), 100 * MIB))],
+    ]);
+    assert_eq!(s.pick(&v), None);
+}
+
+#[test]
+fn scores_and_bottom_level() {
+    let s = Leveled::default();
+    let v = view(vec![
+        four_flushes(),
+        vec![sized(file(1, 1, "a", "z", 1), 32 * MIB)],
+    ]);
+    assert_eq!(s.scores(&v), vec![1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(s.bottom_level(&v), 1);
+    let big = view(vec![
+        vec![],
+        vec![],
+        vec![sized(file(1, 2, "a", "z", 1), 1 << 39)],
+    ]);
+    assert_eq!(s.bottom_level(&big), 5);
+    assert_eq!(s.level_target(3), 6400 * MIB);
+    assert_eq!(s.manual_target_file_size(), DEFAULT_TARGET_FILE_SIZE);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Every pick names idle files and passes `check_pick`; a merge from
+    /// level n takes exactly the files of n+1 overlapping its level-n
+    /// inputs; a move goes one level down.
+    #[test]
+    fn picks_are_sound_on_random_views(v in arb_view(), trigger in 1usize..6, base_log in 0u32..32) {
+        let s = Leveled::default().l0_trigger(trigger).base_level_size(1 << base_log);
+        for _ in 0..3 {
+            let Some(pick) = s.pick(&v) else { break };
+            assert_sound(&v, &pick);
+            match &pick {
+                CompactionPick::Merge(t) => {
+                    let (top, top_files) = &t.inputs[0];
+                    prop_assert_eq!(t.output_level, top + 1);
+                    let range = hull(top_files.iter().filter_map(|n| v.file(*top, *n))).unwrap();
+                    let expected: Vec<u64> = v
+                        .overlapping(top + 1, range.smallest, range.largest)
+                        .map(|f| f.number)
+                        .collect();
+                    let got = t.inputs.get(1).map(|(_, n)| n.clone()).unwrap_or_default();
+                    prop_assert_eq!(got, expected);
+                    prop_assert!(t.inputs.len() <= 2);
+                }
+                CompactionPick::Move { files, to_level } => {
+                    prop_assert!(files.iter().all(|(l, _)| l + 1 == *to_level));
+                }
+                CompactionPick::Drop { .. } => prop_assert!(false, "leveled never drops"),
+            }
+        }
+    }
+}
