@@ -39,9 +39,12 @@ pub(crate) fn pick_manual(
     if inputs.iter().any(|f| f.being_compacted) {
         return None;
     }
-    let settled = inputs
-        .iter()
-        .all(|f| f.level == bottom && f.num_tombstones == 0 && f.num_expiring == 0);
+    // In L0 (size-tiered, time-window) several files may hold versions of
+    // the same key: only a single file there is settled.
+    let settled = (bottom > 0 || inputs.len() == 1)
+        && inputs
+            .iter()
+            .all(|f| f.level == bottom && f.num_tombstones == 0 && f.num_expiring == 0);
     if settled {
         return None;
     }

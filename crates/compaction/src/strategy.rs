@@ -58,7 +58,8 @@ pub trait CompactionStrategy: Send + Sync + fmt::Debug {
     /// `None` if nothing meets the range, if a file it needs is being
     /// compacted (wait for running compactions, then ask again), or if the
     /// range is already compacted (only bottom-level files with neither
-    /// tombstones nor TTL entries).
+    /// tombstones nor TTL entries, and only one file if the bottom is L0,
+    /// where files overlap).
     fn pick_manual(
         &self,
         view: &LevelsView,

@@ -71,7 +71,11 @@ pub mod fuzzing;
 pub use bytes::Bytes;
 pub use db::{Db, LevelStats, OpenReport, Snapshot, Stats};
 pub use iter::DbIterator;
-pub use options::{Clock, Compaction, ManualClock, Options, SystemClock};
+pub use options::{Clock, ManualClock, Options, SystemClock};
+pub use strata_compaction::{
+    CompactionPick, CompactionStrategy, CompactionTask, FileView, Leveled, LevelsView, PickReason,
+    SizeTiered, TimeWindow,
+};
 pub use strata_core::{Error, Result, SeqNo};
 pub use strata_sstable::CompressionType;
 pub use strata_wal::{RecoveryMode, SyncPolicy, WriteBatch};

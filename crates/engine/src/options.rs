@@ -4,6 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use strata_compaction::{CompactionStrategy, Leveled};
 
 use strata_core::{Error, FileSystem, MAX_KEY_SIZE, MAX_VALUE_SIZE, Result, StdFs};
 use strata_sstable::CompressionType;
@@ -59,20 +62,6 @@ impl Clock for ManualClock {
     }
 }
 
-/// How flushed tables are merged over time: the compaction strategy slot.
-///
-/// Today the only choice is [`Compaction::Disabled`]: flushed tables
-/// accumulate in level 0, so reads consult every one of them. The compaction
-/// crate adds the leveled, size-tiered and time-window strategies, and
-/// strategies of the user's own, as further variants.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Compaction {
-    /// Never merge tables.
-    #[default]
-    Disabled,
-}
-
 /// Settings for [`Db::open`](crate::Db::open), built fluently:
 ///
 /// ```
@@ -99,7 +88,12 @@ pub struct Options {
     pub(crate) max_key_size: usize,
     pub(crate) max_value_size: usize,
     pub(crate) manifest_rewrite_bytes: u64,
-    pub(crate) compaction: Compaction,
+    pub(crate) compaction: Arc<dyn CompactionStrategy>,
+    pub(crate) auto_compaction: bool,
+    pub(crate) compaction_threads: usize,
+    pub(crate) compaction_interval: Duration,
+    pub(crate) level0_slowdown_trigger: usize,
+    pub(crate) level0_stop_trigger: usize,
     pub(crate) fs: Arc<dyn FileSystem>,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -121,7 +115,12 @@ impl Default for Options {
             max_key_size: MAX_KEY_SIZE,
             max_value_size: MAX_VALUE_SIZE,
             manifest_rewrite_bytes: 4 << 20,
-            compaction: Compaction::Disabled,
+            compaction: Arc::new(Leveled::default()),
+            auto_compaction: true,
+            compaction_threads: 1,
+            compaction_interval: Duration::from_secs(30),
+            level0_slowdown_trigger: 20,
+            level0_stop_trigger: 36,
             fs: StdFs::shared(),
             clock: Arc::new(SystemClock),
         }
@@ -146,6 +145,11 @@ impl fmt::Debug for Options {
             .field("max_value_size", &self.max_value_size)
             .field("manifest_rewrite_bytes", &self.manifest_rewrite_bytes)
             .field("compaction", &self.compaction)
+            .field("auto_compaction", &self.auto_compaction)
+            .field("compaction_threads", &self.compaction_threads)
+            .field("compaction_interval", &self.compaction_interval)
+            .field("level0_slowdown_trigger", &self.level0_slowdown_trigger)
+            .field("level0_stop_trigger", &self.level0_stop_trigger)
             .field("fs", &self.fs)
             .field("clock", &self.clock)
             .finish()
@@ -250,10 +254,44 @@ impl Options {
         self
     }
 
-    /// The compaction strategy (default, and for now the only choice,
-    /// [`Compaction::Disabled`]).
-    pub fn compaction(mut self, compaction: Compaction) -> Self {
-        self.compaction = compaction;
+    /// The compaction strategy (default [`Leveled`]); see
+    /// `docs/compaction.md` for choosing between leveled, size-tiered and
+    /// time-window, and for writing your own.
+    pub fn compaction(mut self, strategy: impl CompactionStrategy + 'static) -> Self {
+        self.compaction = Arc::new(strategy);
+        self
+    }
+
+    /// Whether background threads compact on their own (default `true`).
+    /// With `false`, tables only merge on [`Db::compact`](crate::Db::compact)
+    /// and [`Db::compact_range`](crate::Db::compact_range), and writers are
+    /// never slowed for L0.
+    pub fn auto_compaction(mut self, yes: bool) -> Self {
+        self.auto_compaction = yes;
+        self
+    }
+
+    /// Background compaction threads (default 1; compactions on disjoint
+    /// files run at once, one per thread).
+    pub fn compaction_threads(mut self, threads: usize) -> Self {
+        self.compaction_threads = threads;
+        self
+    }
+
+    /// How often the compaction threads ask the strategy for work even when
+    /// nothing was written (default 30 s): time alone closes time windows
+    /// and expires TTL data.
+    pub fn compaction_interval(mut self, every: Duration) -> Self {
+        self.compaction_interval = every;
+        self
+    }
+
+    /// L0 file counts at which writers are slowed (default 20: a 1 ms pause
+    /// per write) and stopped until compaction catches up (default 36). They
+    /// apply only to strategies that move data out of L0 (leveled).
+    pub fn level0_triggers(mut self, slowdown: usize, stop: usize) -> Self {
+        self.level0_slowdown_trigger = slowdown;
+        self.level0_stop_trigger = stop;
         self
     }
 
@@ -291,6 +329,15 @@ impl Options {
         }
         if self.max_immutable_memtables == 0 {
             return bad("max_immutable_memtables must be at least 1".into());
+        }
+        if self.compaction_threads == 0 {
+            return bad("compaction_threads must be at least 1".into());
+        }
+        if self.level0_slowdown_trigger > self.level0_stop_trigger {
+            return bad(format!(
+                "level0 slowdown trigger {} is above the stop trigger {}",
+                self.level0_slowdown_trigger, self.level0_stop_trigger
+            ));
         }
         if self.max_open_tables == 0 {
             return bad("max_open_tables must be at least 1".into());

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use strata_core::{FileSystem, Result, SeqNo};
-use strata_sstable::TableBuilder;
+use strata_sstable::{TableBuilder, TableSummary};
 
 use super::files::{table_path, wal_path};
 use super::shared::Shared;
@@ -68,11 +68,16 @@ pub(crate) fn write_table(
     };
     // The table's name must be durable before a manifest names it.
     fs.sync_dir(dir)?;
+    Ok(table_metadata(number, &summary))
+}
+
+/// The manifest's record of a finished table; `None` for an empty one.
+pub(crate) fn table_metadata(number: u64, summary: &TableSummary) -> Option<FileMetadata> {
     let p = &summary.properties;
     let (Some(smallest), Some(largest)) = (p.smallest_key.clone(), p.largest_key.clone()) else {
-        return Ok(None);
+        return None;
     };
-    Ok(Some(FileMetadata {
+    Some(FileMetadata {
         number,
         size: summary.file_size,
         smallest,
@@ -85,7 +90,7 @@ pub(crate) fn write_table(
         num_tombstones: p.num_deletions,
         num_expiring: p.num_expiring,
         max_expiry_ms: p.max_expiry_ms,
-    }))
+    })
 }
 
 impl Shared {
@@ -134,6 +139,7 @@ impl Shared {
         drop(_changing);
 
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+        self.wake_compaction();
         // Best effort: a WAL left behind is below the log number, so the next
         // open deletes it without replaying it.
         let _ = self.fs.remove(&wal_path(&self.dir, slot.log_number));

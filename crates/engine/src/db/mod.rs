@@ -1,5 +1,6 @@
 //! [`Db`]: the database handle.
 
+mod compact;
 mod files;
 mod flush;
 mod open;
@@ -44,7 +45,7 @@ pub struct Db {
 
 struct DbHandle {
     shared: Arc<Shared>,
-    background: Mutex<Option<JoinHandle<()>>>,
+    background: Mutex<Vec<JoinHandle<()>>>,
     lock: Mutex<Option<DirLock>>,
     report: OpenReport,
 }
@@ -70,14 +71,35 @@ impl Db {
     /// * [`Error::Io`] if the file system fails.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
         let opened = open::open(path.as_ref(), options)?;
-        let shared = Arc::clone(&opened.shared);
-        let background = std::thread::Builder::new()
-            .name("strata-flush".into())
-            .spawn(move || shared.background_loop())?;
+        let mut threads = Vec::new();
+        let spawned = (|| -> std::io::Result<()> {
+            let shared = Arc::clone(&opened.shared);
+            threads.push(
+                std::thread::Builder::new()
+                    .name("strata-flush".into())
+                    .spawn(move || shared.background_loop())?,
+            );
+            for i in 0..opened.shared.opts.compaction_threads {
+                let shared = Arc::clone(&opened.shared);
+                threads.push(
+                    std::thread::Builder::new()
+                        .name(format!("strata-compact-{i}"))
+                        .spawn(move || shared.compaction_loop())?,
+                );
+            }
+            Ok(())
+        })();
+        if let Err(e) = spawned {
+            opened.shared.shut_down_background();
+            for t in threads {
+                let _ = t.join();
+            }
+            return Err(e.into());
+        }
         Ok(Self {
             handle: Arc::new(DbHandle {
                 shared: opened.shared,
-                background: Mutex::new(Some(background)),
+                background: Mutex::new(threads),
                 lock: Mutex::new(Some(opened.lock)),
                 report: opened.report,
             }),
@@ -271,6 +293,30 @@ impl Db {
         }
     }
 
+    /// Flushes the memtables, then merges every table into the strategy's
+    /// bottom level (after running compactions finish): afterwards, with no
+    /// live snapshot, no tombstone, no expired value and no shadowed version
+    /// remains on disk.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Background`] if a flush or the compaction
+    /// fails (the tree is then as it was); [`Error::Closed`].
+    pub fn compact(&self) -> Result<()> {
+        self.flush()?;
+        self.shared().compact_range(None)
+    }
+
+    /// Like [`Db::compact`], for the tables overlapping `range` (and, so
+    /// that levels stay disjoint, every table overlapping those).
+    ///
+    /// # Errors
+    /// As [`Db::compact`].
+    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        self.flush()?;
+        self.shared()
+            .compact_range(Some(&KeyRange::from_bounds(&range)))
+    }
+
     /// Counters and sizes; see [`Stats`].
     pub fn stats(&self) -> Stats {
         self.shared().stats()
@@ -308,13 +354,8 @@ impl DbHandle {
         if shared.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        {
-            let mut bg = shared.bg.lock();
-            bg.shutting_down = true;
-            shared.bg_cv.notify_all();
-            shared.done_cv.notify_all();
-        }
-        if let Some(thread) = self.background.lock().take() {
+        shared.shut_down_background();
+        for thread in std::mem::take(&mut *self.background.lock()) {
             // A panicked background thread has nothing left to stop.
             let _ = thread.join();
         }

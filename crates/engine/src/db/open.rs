@@ -17,6 +17,7 @@ use strata_core::{DirLock, Error, FileSystem, Result, SeqNo};
 use strata_sstable::BlockCache;
 use strata_wal::{DroppedTail, LogReader, LogWriter, Wal, WriteBatch};
 
+use super::compact::CompactionState;
 use super::files::{DbFile, table_path, wal_path};
 use super::flush::write_table;
 use super::publish::Publisher;
@@ -239,6 +240,11 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         publisher: Publisher::new(last_seqno),
         snapshots: Mutex::new(BTreeMap::new()),
         bg: Mutex::new(BgState::default()),
+        compaction: Mutex::new(CompactionState {
+            dirty: true,
+            ..CompactionState::default()
+        }),
+        compaction_cv: Condvar::new(),
         bg_cv: Condvar::new(),
         done_cv: Condvar::new(),
         counters: Counters::default(),

@@ -55,11 +55,11 @@ impl KeyRange {
     }
 
     /// True if a table spanning `smallest..=largest` may hold keys in range.
-    fn overlaps(&self, smallest: &[u8], largest: &[u8]) -> bool {
+    pub(crate) fn overlaps(&self, smallest: &[u8], largest: &[u8]) -> bool {
         self.below_upper(smallest) && self.above_lower(largest)
     }
 
-    fn as_slices(&self) -> (Bound<&[u8]>, Bound<&[u8]>) {
+    pub(crate) fn as_slices(&self) -> (Bound<&[u8]>, Bound<&[u8]>) {
         fn slice(b: &Bound<Bytes>) -> Bound<&[u8]> {
             match b {
                 Bound::Included(k) => Bound::Included(k.as_ref()),

@@ -21,6 +21,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use strata_core::{Error, FileSystem, Result, SeqNo};
 use strata_wal::Wal;
 
+use super::compact::CompactionState;
 use super::publish::Publisher;
 use crate::manifest::{ManifestState, ManifestWriter};
 use crate::options::Options;
@@ -56,6 +57,8 @@ pub(crate) struct Counters {
     pub(crate) retired_wal_bytes: AtomicU64,
     pub(crate) retired_wal_syncs: AtomicU64,
     pub(crate) flush_bytes: AtomicU64,
+    pub(crate) compaction_bytes_read: AtomicU64,
+    pub(crate) compaction_bytes_written: AtomicU64,
     pub(crate) flushes: AtomicU64,
     pub(crate) stall_nanos: AtomicU64,
     pub(crate) stalls: AtomicU64,
@@ -78,6 +81,9 @@ pub(crate) struct Shared {
     /// Live snapshots: seqno -> number of handles.
     pub(crate) snapshots: Mutex<BTreeMap<SeqNo, usize>>,
     pub(crate) bg: Mutex<BgState>,
+    pub(crate) compaction: Mutex<CompactionState>,
+    /// Wakes compaction threads and manual compactions waiting for them.
+    pub(crate) compaction_cv: Condvar,
     pub(crate) bg_cv: Condvar,
     pub(crate) done_cv: Condvar,
     pub(crate) counters: Counters,
@@ -142,6 +148,18 @@ impl Shared {
     pub(crate) fn wake_background(&self) {
         let _bg = self.bg.lock();
         self.bg_cv.notify_all();
+    }
+
+    /// Tells every background thread to stop.
+    pub(crate) fn shut_down_background(&self) {
+        {
+            let mut bg = self.bg.lock();
+            bg.shutting_down = true;
+            self.bg_cv.notify_all();
+            self.done_cv.notify_all();
+        }
+        let _state = self.compaction.lock();
+        self.compaction_cv.notify_all();
     }
 
     /// How long the background thread sleeps when idle: half the WAL sync

@@ -17,6 +17,10 @@ pub struct LevelStats {
     pub files: usize,
     /// Bytes of those files.
     pub bytes: u64,
+    /// Entries in those files (all kinds).
+    pub entries: u64,
+    /// Tombstones among them.
+    pub tombstones: u64,
 }
 
 /// A point-in-time report from [`Db::stats`](crate::Db::stats).
@@ -50,8 +54,15 @@ pub struct Stats {
     pub wal_syncs: u64,
     /// Bytes of tables written by flushes.
     pub flush_bytes_written: u64,
+    /// Bytes of tables read by compactions.
+    pub compaction_bytes_read: u64,
     /// Bytes of tables written by compactions.
     pub compaction_bytes_written: u64,
+    /// Compactions done, by the strategy step that asked for them (e.g.
+    /// `Level0FileCount`, `Move`, `Drop`, `Manual`).
+    pub compactions: std::collections::BTreeMap<String, u64>,
+    /// The strategy's score per level (leveled: ≥ 1 means the level is due).
+    pub level_scores: Vec<f64>,
     /// `(WAL + flush + compaction bytes) / user bytes`; 0 before any write.
     pub write_amplification: f64,
     /// Flushes completed.
@@ -75,10 +86,16 @@ impl Shared {
             .map(|(level, files)| LevelStats {
                 level,
                 files: files.len(),
-                // Sizes come from disk: never let them overflow.
+                // Counts come from disk: never let them overflow.
                 bytes: files
                     .iter()
                     .fold(0u64, |sum, t| sum.saturating_add(t.meta.size)),
+                entries: files
+                    .iter()
+                    .fold(0u64, |sum, t| sum.saturating_add(t.meta.num_entries)),
+                tombstones: files
+                    .iter()
+                    .fold(0u64, |sum, t| sum.saturating_add(t.meta.num_tombstones)),
             })
             .collect();
         let mem_bytes = |slot: &crate::version::MemSlot| slot.mem.approximate_memory_usage() as u64;
@@ -88,7 +105,12 @@ impl Shared {
         let wal_syncs = c.retired_wal_syncs.load(Ordering::Relaxed) + active_wal.syncs;
         let user = c.user_bytes.load(Ordering::Relaxed);
         let flush = c.flush_bytes.load(Ordering::Relaxed);
-        let compaction = 0;
+        let compaction = c.compaction_bytes_written.load(Ordering::Relaxed);
+        let (compactions, level_scores) = {
+            let state = self.compaction.lock();
+            let view = super::compact::levels_view(&version, &state.busy, self.now_ms());
+            (state.by_reason.clone(), self.opts.compaction.scores(&view))
+        };
         let cache = self.table_cache.block_cache();
         Stats {
             levels,
@@ -103,7 +125,10 @@ impl Shared {
             wal_bytes_written: wal_bytes,
             wal_syncs,
             flush_bytes_written: flush,
+            compaction_bytes_read: c.compaction_bytes_read.load(Ordering::Relaxed),
             compaction_bytes_written: compaction,
+            compactions,
+            level_scores,
             write_amplification: if user == 0 {
                 0.0
             } else {

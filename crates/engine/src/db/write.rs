@@ -29,6 +29,14 @@ impl Shared {
             return Ok(());
         }
         self.make_room(false)?;
+        let waited = self.l0_backpressure()?;
+        if !waited.is_zero() {
+            let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+            self.counters
+                .stall_nanos
+                .fetch_add(nanos, Ordering::Relaxed);
+            self.counters.stalls.fetch_add(1, Ordering::Relaxed);
+        }
         // Read before the append: nothing that can fail or panic may run
         // between taking seqnos and publishing them.
         let now = self.now_ms();

@@ -134,6 +134,23 @@ impl Version {
         next
     }
 
+    /// A copy with the tables `removed` (level, number) taken out and
+    /// `added` put in, each level re-sorted: how a compaction, a move or a
+    /// drop changes the tree.
+    pub(crate) fn with_changes(
+        &self,
+        removed: &[(usize, u64)],
+        added: Vec<(usize, Arc<TableHandle>)>,
+    ) -> Self {
+        let mut next = self.clone();
+        for &(level, number) in removed {
+            if let Some(files) = next.levels.get_mut(level) {
+                files.retain(|t| t.meta.number != number);
+            }
+        }
+        next.with_tables(added)
+    }
+
     /// A copy with `added` tables appended (recovery: flushed WAL contents).
     pub(crate) fn with_tables(&self, added: Vec<(usize, Arc<TableHandle>)>) -> Self {
         let mut next = self.clone();
