@@ -35,11 +35,13 @@
 //! A write goes to the write-ahead log (WAL) and then to the active
 //! memtable. A full memtable becomes immutable and a background thread
 //! writes it to a level-0 table (SST) and records the table in the
-//! manifest. Reads consult the memtables, then the tables, newest first.
-//! The sources of data form an immutable [`Version`](crate::manifest) that
-//! readers load without locks; flushes install a new one.
-//! `docs/architecture.md` describes the write and read paths, the version
-//! swap, and recovery.
+//! manifest. Background compaction merges tables by a pluggable
+//! [`CompactionStrategy`] ([`Leveled`] by default, [`SizeTiered`],
+//! [`TimeWindow`], or your own). Reads consult the memtables, then the
+//! tables, newest first. The sources of data form an immutable version that
+//! readers load without locks; flushes and compactions install a new one.
+//! `docs/architecture.md` describes the write and read paths, compaction,
+//! the version swap, and recovery; `docs/compaction.md` the strategies.
 //!
 //! ## Guarantees
 //! * A write is visible to reads once its call returns, and not before;
@@ -55,7 +57,8 @@
 //! ## Concurrency
 //! [`Db`] is `Send + Sync + Clone`. Concurrent writers are committed in
 //! groups; readers never block writers or each other; one background thread
-//! flushes memtables and syncs the WAL under [`SyncPolicy::Interval`].
+//! flushes memtables and syncs the WAL under [`SyncPolicy::Interval`], and
+//! `compaction_threads` more compact.
 //!
 //! The [`manifest`] module exposes the on-disk version records for tools.
 
