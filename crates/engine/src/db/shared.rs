@@ -7,7 +7,10 @@
 //! 2. `write_target` (write side) — held by a rotation to swap the WAL and
 //!    memtable; writers hold its read side from WAL append to publish.
 //! 3. `manifest` — the manifest writer and the state it describes.
-//! 4. `bg` — background flags; `bg_cv` wakes the background thread and
+//! 4. `compaction` — busy files and running compactions; `compaction_cv`
+//!    wakes compaction threads and manual compactions. Never held while
+//!    taking a lock above it.
+//! 5. `bg` — background flags; `bg_cv` wakes the background thread and
 //!    `done_cv` wakes stalled writers and `flush()` callers.
 
 use std::collections::BTreeMap;
