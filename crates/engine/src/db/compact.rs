@@ -309,16 +309,22 @@ impl Shared {
     pub(crate) fn compact_range(&self, range: Option<&KeyRange>) -> Result<()> {
         {
             let mut state = self.compaction.lock();
-            while state.manual || state.running > 0 {
+            // One manual compaction at a time; it stops new automatic picks
+            // at once, then waits for the running ones to finish.
+            while state.manual {
                 self.compaction_cv
                     .wait_for(&mut state, Duration::from_millis(100));
-                if let Some(e) = self.bg_error() {
-                    return Err(e);
-                }
             }
             state.manual = true;
+            while state.running > 0 {
+                self.compaction_cv
+                    .wait_for(&mut state, Duration::from_millis(100));
+            }
         }
-        let result = self.manual_merge(range);
+        let result = match self.bg_error() {
+            Some(e) => Err(e),
+            None => self.manual_merge(range),
+        };
         let mut state = self.compaction.lock();
         state.manual = false;
         state.dirty = true;
