@@ -254,8 +254,11 @@ impl Db {
     }
 
     /// A consistent read-only view as of now; see [`Snapshot`]. A snapshot
-    /// reads the version it pinned, so one taken (or kept) across
-    /// [`Db::close`] still reads.
+    /// reads the version it pinned, so one kept across [`Db::close`] still
+    /// reads — until the directory is opened again: opening deletes the
+    /// tables no manifest names, including those only such a snapshot still
+    /// needs, and its reads of them then fail with an error (never a wrong
+    /// value).
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::new(Arc::clone(self.shared()))
     }
