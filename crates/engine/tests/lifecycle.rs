@@ -174,3 +174,16 @@ fn reads_stay_right_with_more_than_64_overlapping_l0_tables() {
     let snapshot_free_scan: Vec<_> = db.prefix("only").map(|kv| kv.unwrap().0).collect();
     assert_eq!(snapshot_free_scan.len(), rounds);
 }
+
+#[test]
+fn writes_that_never_wait_are_not_counted_as_stalls() {
+    let fs = FaultFs::new();
+    // A memtable that never fills: nothing can make a writer wait.
+    let db = Db::open("/db", Options::default().file_system(Arc::new(fs.clone()))).unwrap();
+    for i in 0..200 {
+        db.put(format!("k{i}"), "v").unwrap();
+    }
+    let stats = db.stats();
+    assert_eq!(stats.stalls, 0, "{stats:?}");
+    assert!(stats.stall_time.is_zero());
+}

@@ -366,13 +366,19 @@ impl Shared {
     /// strategy keeps data in deeper levels (compaction can drain L0).
     /// Returns the time waited.
     pub(crate) fn l0_backpressure(&self) -> Result<Duration> {
-        let started = Instant::now();
         if !self.opts.auto_compaction {
             return Ok(Duration::ZERO);
         }
+        let l0 = |v: &Version| v.levels.first().map_or(0, Vec::len);
+        // The common case costs one load and no clock read.
+        if l0(&self.version.load()) < self.opts.level0_slowdown_trigger {
+            return Ok(Duration::ZERO);
+        }
+        let started = Instant::now();
+        let mut waited = false;
         loop {
             let version = self.version.load();
-            let l0 = version.levels.first().map_or(0, Vec::len);
+            let l0 = l0(&version);
             if l0 < self.opts.level0_slowdown_trigger {
                 break;
             }
@@ -381,6 +387,7 @@ impl Shared {
                 break;
             }
             self.check_writable()?;
+            waited = true;
             if l0 < self.opts.level0_stop_trigger {
                 // One short pause per write lets compaction catch up.
                 std::thread::sleep(Duration::from_millis(1));
@@ -391,7 +398,11 @@ impl Shared {
             self.compaction_cv
                 .wait_for(&mut state, Duration::from_millis(50));
         }
-        Ok(started.elapsed())
+        Ok(if waited {
+            started.elapsed()
+        } else {
+            Duration::ZERO
+        })
     }
 }
 
