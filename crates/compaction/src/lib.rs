@@ -52,7 +52,9 @@ mod view;
 #[cfg(test)]
 mod testutil;
 
-pub use executor::{CompactionJob, CompactionOutput, OutputFile, run_compaction};
+pub use executor::{
+    CompactionJob, CompactionOutput, OutputFile, run_compaction, visible_to_a_snapshot,
+};
 pub use leveled::Leveled;
 pub use size_tiered::SizeTiered;
 pub use strategy::{CompactionStrategy, DEFAULT_TARGET_FILE_SIZE};

@@ -30,6 +30,8 @@ mod merge;
 mod output;
 mod retention;
 
+pub use retention::visible_to_a_snapshot;
+
 use std::path::{Path, PathBuf};
 
 use strata_core::{Error, FileSystem, Result, WritableFile};

@@ -192,8 +192,10 @@ impl<'a> Retention<'a> {
 }
 
 /// True if `seqno` (a version of a key whose next newer kept version is
-/// `newer`) must be kept because some snapshot sees it and not the newer one.
-fn visible_to_a_snapshot(snapshots: &[SeqNo], seqno: SeqNo, newer: SeqNo) -> bool {
+/// `newer`) must be kept because some snapshot (`snapshots` ascending) sees
+/// it and not the newer one. The rule every writer of tables (flushes and
+/// compactions) keeps versions by.
+pub fn visible_to_a_snapshot(snapshots: &[SeqNo], seqno: SeqNo, newer: SeqNo) -> bool {
     // A snapshot s sees this version as the newest iff seqno <= s < newer.
     let i = snapshots.partition_point(|&s| s < seqno);
     snapshots.get(i).is_some_and(|&s| s < newer)
@@ -307,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn visibility_rule_matches_the_flush() {
+    fn an_older_version_is_kept_only_for_a_snapshot_between_it_and_the_newer_one() {
         assert!(!visible_to_a_snapshot(&[], 5, 9));
         assert!(visible_to_a_snapshot(&[5], 5, 9));
         assert!(visible_to_a_snapshot(&[8], 5, 9));

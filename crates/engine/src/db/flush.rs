@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use strata_compaction::visible_to_a_snapshot;
 use strata_core::{FileSystem, Result, SeqNo};
 use strata_sstable::{TableBuilder, TableSummary};
 
@@ -15,14 +16,6 @@ use super::shared::Shared;
 use crate::manifest::{FileMetadata, ManifestWriter, VersionEdit};
 use crate::options::Options;
 use crate::version::{MemSlot, TableHandle};
-
-/// True if `seqno` (a version of a key whose next newer kept version is
-/// `newer`) must be kept because some snapshot sees it and not the newer one.
-fn visible_to_a_snapshot(snapshots: &[SeqNo], seqno: SeqNo, newer: SeqNo) -> bool {
-    // A snapshot s sees this version as the newest iff seqno <= s < newer.
-    let i = snapshots.partition_point(|&s| s < seqno);
-    snapshots.get(i).is_some_and(|&s| s < newer)
-}
 
 /// Writes table `number` of `dir` from `slot`, keeping per key its newest
 /// version and the newest one each of `snapshots` (ascending) sees. Returns
@@ -232,20 +225,5 @@ impl Shared {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::visible_to_a_snapshot;
-
-    #[test]
-    fn an_older_version_is_kept_only_for_a_snapshot_between_it_and_the_newer_one() {
-        assert!(!visible_to_a_snapshot(&[], 5, 9));
-        assert!(visible_to_a_snapshot(&[5], 5, 9));
-        assert!(visible_to_a_snapshot(&[8], 5, 9));
-        assert!(!visible_to_a_snapshot(&[9], 5, 9));
-        assert!(!visible_to_a_snapshot(&[4], 5, 9));
-        assert!(visible_to_a_snapshot(&[1, 4, 7, 20], 5, 9));
     }
 }
