@@ -396,15 +396,25 @@ impl LogReader {
     /// Counts the checksum-valid FULL and FIRST fragments found by trying
     /// every byte offset after the damage at `at`, to the end of the file:
     /// records later in the damaged block count too. (Bytes that merely look
-    /// like a fragment need a CRC match: 1 in 2^32.)
+    /// like a fragment need a CRC match: 1 in 2^32.) The search stops once
+    /// it has checksummed 16 times the file's size (plus 1 MiB), which only
+    /// a file crafted to look like fragment headers at every offset reaches;
+    /// what it found by then decides.
     fn search_after(&mut self, at: u64) -> Result<u64> {
         let mut found = 0;
         let mut pos = usize::try_from(at - self.buf_start)
             .unwrap_or(usize::MAX)
             .saturating_add(1);
+        // Bytes the search may checksum: honest damage costs a few records'
+        // worth; a file crafted so that every offset looks like a header
+        // would otherwise cost a block's size squared per block.
+        let mut budget = self.file_len.saturating_mul(16).saturating_add(1 << 20);
         loop {
             while pos.saturating_add(HEADER_SIZE) <= self.buf.len() {
-                match self.probe(pos) {
+                if budget == 0 {
+                    return Ok(found);
+                }
+                match self.probe(pos, &mut budget) {
                     Some((kind, end)) => {
                         if matches!(kind, FragmentType::Full | FragmentType::First) {
                             found += 1;
@@ -425,13 +435,14 @@ impl LogReader {
 
     /// The fragment starting at `pos` of the loaded block, if its type is
     /// known, it fits the block and its checksum matches: `(type, end)`.
-    fn probe(&self, pos: usize) -> Option<(FragmentType, usize)> {
+    fn probe(&self, pos: usize, budget: &mut u64) -> Option<(FragmentType, usize)> {
         let header = FragmentHeader::decode_from(self.buf.get(pos..)?)?;
         // Cheap checks first: most offsets fail them without a CRC.
         let kind = FragmentType::from_u8(header.kind)?;
         let start = pos + HEADER_SIZE;
         let end = start + usize::from(header.len);
         let payload = self.buf.get(start..end)?;
+        *budget = budget.saturating_sub(payload.len() as u64 + 1);
         (fragment_checksum(header.kind, payload) == header.masked_crc).then_some((kind, end))
     }
 
