@@ -18,6 +18,8 @@
 //!   complete, and a reopen recovers everything.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -26,22 +28,13 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata::manifest::{ManifestState, recover};
-use strata::{
-    Db, Error, Leveled, ManualClock, Options, SizeTiered, SyncPolicy, TimeWindow, WriteBatch,
-};
+use strata::{Db, Error, Leveled, ManualClock, Options, SyncPolicy, WriteBatch};
 use strata_core::{FaultFs, FileSystem, FsOp};
+
+use common::compaction::{ALL, Strat, tiny_size_tiered, tiny_time_window};
 
 const DIR: &str = "/db";
 const START_MS: u64 = 1_700_000_000_000;
-
-#[derive(Debug, Clone, Copy)]
-enum Strat {
-    Leveled,
-    SizeTiered,
-    TimeWindow,
-}
-
-const ALL: [Strat; 3] = [Strat::Leveled, Strat::SizeTiered, Strat::TimeWindow];
 
 /// The operations a compaction (and its install) makes.
 const OPS: [FsOp; 8] = [
@@ -54,13 +47,6 @@ const OPS: [FsOp; 8] = [
     FsOp::Rename,
     FsOp::Remove,
 ];
-
-fn tiny_size_tiered() -> SizeTiered {
-    SizeTiered::default()
-        .min_threshold(2)
-        .max_threshold(4)
-        .min_sstable_size(1 << 10)
-}
 
 /// Small everything: memtables, blocks, files, levels, open tables (reads
 /// reopen files), no block cache (reads reach the disk), a manifest small
@@ -86,11 +72,7 @@ fn options(strat: Strat, fs: &FaultFs, clock: &Arc<ManualClock>, auto: bool) -> 
                 .target_file_size(2 << 10),
         ),
         Strat::SizeTiered => opts.compaction(tiny_size_tiered()),
-        Strat::TimeWindow => opts.compaction(
-            TimeWindow::default()
-                .window_ms(1000)
-                .size_tiered(tiny_size_tiered()),
-        ),
+        Strat::TimeWindow => opts.compaction(tiny_time_window(1000)),
     }
 }
 

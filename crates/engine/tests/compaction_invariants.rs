@@ -21,6 +21,8 @@
 //!   and every scan is one consistent cut of the writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -31,32 +33,16 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata::manifest::{ManifestState, recover};
-use strata::{
-    Bytes, Clock, Db, Leveled, ManualClock, Options, SizeTiered, Snapshot, TimeWindow, WriteBatch,
-};
+use strata::{Bytes, Clock, Db, Leveled, ManualClock, Options, Snapshot, WriteBatch};
 use strata_core::{ExpiringValue, FaultFs, FileSystem, InternalKey, ValueKind};
 use strata_sstable::TableReader;
+
+use common::compaction::{ALL, Strat, tiny_size_tiered, tiny_time_window};
 
 const DIR: &str = "/db";
 const START_MS: u64 = 1_700_000_000_000;
 
 // ---------------------------------------------------------------- setup
-
-#[derive(Debug, Clone, Copy)]
-enum Strat {
-    Leveled,
-    SizeTiered,
-    TimeWindow,
-}
-
-const ALL: [Strat; 3] = [Strat::Leveled, Strat::SizeTiered, Strat::TimeWindow];
-
-fn tiny_size_tiered() -> SizeTiered {
-    SizeTiered::default()
-        .min_threshold(2)
-        .max_threshold(4)
-        .min_sstable_size(1 << 10)
-}
 
 /// 4 KiB memtables, tiny files and levels, a 5 ms compaction timer, few
 /// open tables (readers reopen files often).
@@ -82,11 +68,7 @@ fn options(strat: Strat, fs: &FaultFs, clock: &Arc<ManualClock>) -> Options {
             )
             .level0_triggers(6, 12),
         Strat::SizeTiered => opts.compaction(tiny_size_tiered()),
-        Strat::TimeWindow => opts.compaction(
-            TimeWindow::default()
-                .window_ms(1000)
-                .size_tiered(tiny_size_tiered()),
-        ),
+        Strat::TimeWindow => opts.compaction(tiny_time_window(1000)),
     }
 }
 

@@ -13,6 +13,8 @@
 //! manual ones) really happened, so the model was exercised against them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::Path;
@@ -22,10 +24,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, RngSeed, TestRunner};
 use strata::{
-    Bytes, Clock, Db, DbIterator, Error, Leveled, ManualClock, Options, SizeTiered, Snapshot,
-    TimeWindow, WriteBatch,
+    Bytes, Clock, Db, DbIterator, Error, Leveled, ManualClock, Options, Snapshot, WriteBatch,
 };
 use strata_core::{FaultFs, FileSystem};
+
+use common::compaction::{Strat, tiny_size_tiered, tiny_time_window};
 
 const DIR: &str = "/db";
 const START_MS: u64 = 1_700_000_000_000;
@@ -254,20 +257,6 @@ fn config() -> impl Strategy<Value = Config> {
         })
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Strat {
-    Leveled,
-    SizeTiered,
-    TimeWindow,
-}
-
-fn tiny_size_tiered() -> SizeTiered {
-    SizeTiered::default()
-        .min_threshold(2)
-        .max_threshold(4)
-        .min_sstable_size(1 << 10)
-}
-
 fn options(strat: Strat, cfg: &Config, fs: &FaultFs, clock: &Arc<ManualClock>) -> Options {
     let opts = Options::default()
         .file_system(Arc::new(fs.clone()))
@@ -292,11 +281,7 @@ fn options(strat: Strat, cfg: &Config, fs: &FaultFs, clock: &Arc<ManualClock>) -
             )
             .level0_triggers(4, 8),
         Strat::SizeTiered => opts.compaction(tiny_size_tiered()),
-        Strat::TimeWindow => opts.compaction(
-            TimeWindow::default()
-                .window_ms(WINDOW_MS)
-                .size_tiered(tiny_size_tiered()),
-        ),
+        Strat::TimeWindow => opts.compaction(tiny_time_window(WINDOW_MS)),
     }
 }
 

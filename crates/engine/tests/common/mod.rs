@@ -1,6 +1,8 @@
 //! Helpers shared by the behaviour tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod compaction;
+
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
