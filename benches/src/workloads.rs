@@ -44,6 +44,13 @@ impl std::fmt::Display for Measurement {
     }
 }
 
+/// The value following `--name` on a command line, if any.
+pub fn cli_arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
 /// The indices `0..num` in a random order fixed by `seed`.
 pub fn shuffled(num: u64, seed: u64) -> Vec<u64> {
     let mut order: Vec<u64> = (0..num).collect();

@@ -18,14 +18,8 @@ use std::time::Instant;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use strata::{Db, Leveled, Options, SizeTiered, Stats, TimeWindow};
-use strata_benches::workloads::Measurement;
+use strata_benches::workloads::{Measurement, cli_arg};
 use strata_benches::{KEY_LEN, VALUE_LEN, mix, sorted_key, value};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// The key the `i`-th put writes: uniform over `0..num`, so keys repeat.
 fn key_of(i: u64, num: u64) -> u64 {
@@ -82,11 +76,11 @@ fn reads(db: &Db, num: u64, reads: u64, seed: u64, name: &str) -> strata::Result
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let num: u64 = arg(&args, "--num").map_or(Ok(10_000_000), |s| s.parse())?;
-    let n_reads: u64 = arg(&args, "--reads").map_or(Ok(1_000_000), |s| s.parse())?;
-    let cache = arg(&args, "--cache-mib").map_or(Ok(64), |s| s.parse::<u64>())?;
-    let strategy = arg(&args, "--strategy").unwrap_or_else(|| "leveled".to_owned());
-    let base = arg(&args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
+    let num: u64 = cli_arg(&args, "--num").map_or(Ok(10_000_000), |s| s.parse())?;
+    let n_reads: u64 = cli_arg(&args, "--reads").map_or(Ok(1_000_000), |s| s.parse())?;
+    let cache = cli_arg(&args, "--cache-mib").map_or(Ok(64), |s| s.parse::<u64>())?;
+    let strategy = cli_arg(&args, "--strategy").unwrap_or_else(|| "leveled".to_owned());
+    let base = cli_arg(&args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
 
     let opts = Options::default().block_cache_bytes(cache << 20);
     let opts = match strategy.as_str() {

@@ -25,14 +25,8 @@ use std::path::PathBuf;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use strata::{Db, Leveled, Options, SizeTiered, Stats, SyncPolicy, TimeWindow};
-use strata_benches::workloads::{fill, fill_threads, read, scan, shuffled};
+use strata_benches::workloads::{cli_arg, fill, fill_threads, read, scan, shuffled};
 use strata_benches::{KEY_LEN, VALUE_LEN};
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 fn with_strategy(opts: Options, name: &str) -> Result<Options, String> {
     Ok(match name {
@@ -71,12 +65,12 @@ fn describe(stats: &Stats, num: u64) -> String {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let num: u64 = arg(&args, "--num").map_or(Ok(1_000_000), |s| s.parse())?;
-    let synced: u64 = arg(&args, "--synced-num").map_or(Ok(20_000), |s| s.parse())?;
-    let base = arg(&args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
-    let cache = arg(&args, "--cache-mib").map_or(Ok(512), |s| s.parse::<u64>())?;
-    let strategy = arg(&args, "--strategy").unwrap_or_else(|| "leveled".to_owned());
-    let only = arg(&args, "--only");
+    let num: u64 = cli_arg(&args, "--num").map_or(Ok(1_000_000), |s| s.parse())?;
+    let synced: u64 = cli_arg(&args, "--synced-num").map_or(Ok(20_000), |s| s.parse())?;
+    let base = cli_arg(&args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
+    let cache = cli_arg(&args, "--cache-mib").map_or(Ok(512), |s| s.parse::<u64>())?;
+    let strategy = cli_arg(&args, "--strategy").unwrap_or_else(|| "leveled".to_owned());
+    let only = cli_arg(&args, "--only");
 
     let dir = tempfile::tempdir_in(&base)?;
     let opts = with_strategy(Options::default().block_cache_bytes(cache << 20), &strategy)?;
