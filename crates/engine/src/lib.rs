@@ -61,11 +61,15 @@
 //! `compaction_threads` more compact.
 //!
 //! The [`manifest`] module exposes the on-disk version records for tools.
+//! [`verify`] checks a closed data directory file by file (every block and
+//! record checksum, the manifest replayed strictly, tables against the
+//! manifest) and returns a [`VerifyReport`]; it never modifies anything.
 
 mod db;
 mod iter;
 pub mod manifest;
 mod options;
+mod verify;
 mod version;
 
 #[doc(hidden)]
@@ -82,6 +86,7 @@ pub use strata_compaction::{
 pub use strata_core::{Error, Result, SeqNo};
 pub use strata_sstable::CompressionType;
 pub use strata_wal::{RecoveryMode, SyncPolicy, WriteBatch};
+pub use verify::{FileKind, FileReport, FileStatus, VerifyReport, verify, verify_with_fs};
 
 /// Compiles and runs the README's example as a doctest so it cannot rot.
 #[cfg(doctest)]

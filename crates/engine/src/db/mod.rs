@@ -1,7 +1,7 @@
 //! [`Db`]: the database handle.
 
 mod compact;
-mod files;
+pub(crate) mod files;
 mod flush;
 mod open;
 mod publish;

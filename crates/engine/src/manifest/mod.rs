@@ -27,5 +27,6 @@ pub use crate::version::{FileMetadata, LevelFiles, MAX_LEVELS, ManifestState, Ve
 pub use current::{
     CURRENT_FILE_NAME, database_exists, manifest_file_name, parse_manifest_file_name,
 };
+pub(crate) use recover::recover_with_mode;
 pub use recover::{MAX_FILE_NUMBER, RecoveredManifest, recover};
 pub use writer::ManifestWriter;

@@ -53,6 +53,16 @@ pub const MAX_FILE_NUMBER: u64 = 1 << 62;
 ///   invariants.
 /// * [`Error::Io`] for other I/O failures.
 pub fn recover(fs: &dyn FileSystem, dir: &Path) -> Result<RecoveredManifest> {
+    recover_with_mode(fs, dir, RecoveryMode::TolerateTornTail)
+}
+
+/// [`recover`], reading the manifest in `mode`: [`RecoveryMode::Strict`]
+/// turns a torn last edit into [`Error::Corruption`] too (for `verify`).
+pub(crate) fn recover_with_mode(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    mode: RecoveryMode,
+) -> Result<RecoveredManifest> {
     let manifest_number = read_current(fs, dir)?;
     let path = dir.join(manifest_file_name(manifest_number));
     let file = match fs.open(&path) {
@@ -70,7 +80,7 @@ pub fn recover(fs: &dyn FileSystem, dir: &Path) -> Result<RecoveredManifest> {
         Err(e) => return Err(e.into()),
     };
     let manifest_size = file.size()?;
-    let mut reader = LogReader::new(file, &path, RecoveryMode::TolerateTornTail)?;
+    let mut reader = LogReader::new(file, &path, mode)?;
     let mut state = ManifestState::new();
     let mut edits = 0u64;
     while let Some(record) = reader.next_record()? {
