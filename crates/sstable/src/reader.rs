@@ -206,35 +206,42 @@ impl TableReader {
 
 impl TableInner {
     fn get_at(&self, user_key: &[u8], seek: &[u8]) -> Result<Option<VersionedValue>> {
-        let mut index = self.index.iter(compare_internal_keys);
-        index.seek_with_hints(seek, &self.index_hints);
+        let mut index_key = Vec::with_capacity(seek.len() + 16);
+        let candidates = if self.index_hints.len() == self.index.num_restarts() {
+            self.index_hints.candidates(seek)
+        } else {
+            0..=usize::MAX
+        };
+        let Some(mut index_entry) =
+            self.index
+                .seek_point(seek, compare_internal_keys, candidates, &mut index_key)?
+        else {
+            return Ok(None);
+        };
+        let mut key = Vec::with_capacity(seek.len() + 16);
         // The block under the first separator `>= seek` holds the answer,
         // unless all its keys sort below `seek` (possible when a separator
         // lies between blocks): then it is the next block's first entry.
         for _ in 0..2 {
-            if !index.valid() {
-                index.status()?;
-                return Ok(None);
-            }
-            let handle = self.decode_handle(index.value())?;
+            let handle = self.decode_handle(self.index.point_value(&index_entry))?;
             let block = self.data_block(handle, true)?;
-            let mut it = block.iter(compare_internal_keys);
-            it.seek(seek);
-            if !it.valid() {
-                it.status()?;
-                index.next();
+            let Some(entry) =
+                block.seek_point(seek, compare_internal_keys, 0..=usize::MAX, &mut key)?
+            else {
+                match self.index.next_point(&index_entry, &mut index_key)? {
+                    Some(next) => index_entry = next,
+                    None => return Ok(None),
+                }
                 continue;
-            }
-            if compare_internal_keys(it.key(), seek).is_lt()
-                || compare_internal_keys(it.key(), index.key()).is_gt()
-            {
+            };
+            if compare_internal_keys(&key, &index_key).is_gt() {
                 return Err(Error::corruption(
                     &*self.path,
                     handle.offset,
                     "block keys disagree with the index",
                 ));
             }
-            let (found, trailer) = split_encoded(it.key());
+            let (found, trailer) = split_encoded(&key);
             if found != user_key {
                 return Ok(None);
             }
@@ -244,7 +251,7 @@ impl TableInner {
             return Ok(Some(VersionedValue {
                 seqno,
                 kind,
-                value: it.value_bytes(),
+                value: block.point_value_bytes(&entry),
             }));
         }
         Ok(None)

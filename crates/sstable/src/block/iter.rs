@@ -20,13 +20,13 @@ pub(crate) struct Block(Arc<BlockData>);
 /// What a [`Block`] shares between its clones.
 #[derive(Debug)]
 pub(crate) struct BlockData {
-    data: Bytes,
+    pub(super) data: Bytes,
     /// Offset of the restart array; entries occupy `data[..restarts_offset]`.
-    restarts_offset: usize,
-    num_restarts: usize,
-    file: Arc<Path>,
+    pub(super) restarts_offset: usize,
+    pub(super) num_restarts: usize,
+    pub(super) file: Arc<Path>,
     /// Absolute offset of the block in `file`, for error messages.
-    offset: u64,
+    pub(super) offset: u64,
 }
 
 impl Block {
@@ -131,6 +131,11 @@ impl Block {
         RestartHints::new(keys.iter().copied())
     }
 
+    /// Number of restart points.
+    pub(crate) fn num_restarts(&self) -> usize {
+        self.num_restarts
+    }
+
     /// Bytes held, for cache accounting.
     pub(crate) fn size(&self) -> usize {
         self.data.len()
@@ -150,7 +155,7 @@ impl Block {
         }
     }
 
-    fn restart_point(&self, index: usize) -> usize {
+    pub(super) fn restart_point(&self, index: usize) -> usize {
         let at = self.restarts_offset + index * U32_LEN;
         // In range: `decode` checked every restart slot.
         self.data
@@ -169,16 +174,31 @@ impl std::ops::Deref for Block {
 }
 
 /// One decoded entry header.
-struct Entry {
-    shared: usize,
-    unshared: Range<usize>,
-    value: Range<usize>,
+pub(super) struct Entry {
+    pub(super) shared: usize,
+    pub(super) unshared: Range<usize>,
+    pub(super) value: Range<usize>,
 }
 
 /// Decodes the entry header at `at`; `None` if it or its key or value runs
 /// past `limit` (the start of the restart array).
-fn decode_entry_at(data: &[u8], at: usize, limit: usize) -> Option<Entry> {
+#[inline]
+pub(super) fn decode_entry_at(data: &[u8], at: usize, limit: usize) -> Option<Entry> {
     let region = data.get(at..limit)?;
+    // Fast path: all three lengths fit one byte each, as for keys and
+    // values under 128 bytes.
+    if let Some(&[shared, unshared, value_len]) = region.get(..3)
+        && (shared | unshared | value_len) < 0x80
+    {
+        let key_start = at + 3;
+        let key_end = key_start + usize::from(unshared);
+        let value_end = key_end + usize::from(value_len);
+        return (value_end <= limit).then_some(Entry {
+            shared: usize::from(shared),
+            unshared: key_start..key_end,
+            value: key_end..value_end,
+        });
+    }
     let (shared, n1) = decode_varint32(region)?;
     let (unshared, n2) = decode_varint32(region.get(n1..)?)?;
     let (value_len, n3) = decode_varint32(region.get(n1 + n2..)?)?;

@@ -25,6 +25,7 @@
 mod builder;
 mod hints;
 mod iter;
+mod point;
 
 pub(crate) use builder::BlockBuilder;
 pub(crate) use hints::RestartHints;

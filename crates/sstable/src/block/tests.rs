@@ -254,9 +254,15 @@ proptest! {
         prop_assert_eq!(&forward(&block), &expected);
         prop_assert_eq!(&backward(&block), &expected);
         let mut it = block.iter(CMP);
+        let mut key = Vec::new();
         for probe in &probes {
             it.seek(&target(probe));
             let want = entries.range(probe.clone()..).next();
+            let point = block.seek_point(&target(probe), CMP, 0..=usize::MAX, &mut key).unwrap();
+            prop_assert_eq!(
+                point.map(|e| (user(&key), block.point_value(&e).to_vec())),
+                want.map(|(k, v)| (k.clone(), v.clone()))
+            );
             match want {
                 None => prop_assert!(!it.valid()),
                 Some((k, v)) => {
@@ -325,12 +331,28 @@ proptest! {
             let user_key = if prefixed { [b"common-prefix/".to_vec(), user_key].concat() } else { user_key };
             targets.push(InternalKey::new(user_key, seqno, ValueKind::SEEK).encode());
         }
+        let mut key = Vec::new();
         for t in &targets {
             plain.seek(t);
             hinted.seek_with_hints(t, &hints);
             prop_assert_eq!(plain.valid(), hinted.valid());
             if plain.valid() {
                 prop_assert_eq!(plain.key(), hinted.key());
+            }
+            // The point-lookup path lands on the same entry and steps to the
+            // same successor.
+            let point = block.seek_point(t, CMP, hints.candidates(t), &mut key).unwrap();
+            prop_assert_eq!(point.is_some(), plain.valid());
+            if let Some(entry) = point {
+                prop_assert_eq!(&key[..], plain.key());
+                prop_assert_eq!(block.point_value(&entry), plain.value());
+                prop_assert_eq!(&block.point_value_bytes(&entry)[..], plain.value());
+                let next = block.next_point(&entry, &mut key).unwrap();
+                plain.next();
+                prop_assert_eq!(next.is_some(), plain.valid());
+                if next.is_some() {
+                    prop_assert_eq!(&key[..], plain.key());
+                }
             }
         }
     }
