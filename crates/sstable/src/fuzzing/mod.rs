@@ -13,6 +13,7 @@ use strata_core::{InternalKey, MAX_SEQNO, RandomAccessFile, ValueKind, compare_i
 use crate::block::{Block, BlockBuilder};
 use crate::bloom::{BloomBuilder, BloomFilter};
 use crate::cache::BlockCache;
+use crate::inspect::TableInspector;
 use crate::reader::TableReader;
 
 /// Entries a fuzz scan visits at most, to bound run time.
@@ -46,7 +47,8 @@ impl RandomAccessFile for MemFile {
 
 type Entry = (Vec<u8>, Vec<u8>);
 
-/// Opens `data` as a table, scans it both ways, seeks and gets.
+/// Opens `data` as a table, scans it both ways, seeks and gets; checks that
+/// `verify_table` passes only tables the reader serves whole.
 ///
 /// # Panics
 /// If the table's answers are inconsistent: forward scan not strictly
@@ -55,7 +57,15 @@ type Entry = (Vec<u8>, Vec<u8>);
 pub fn sst_open_and_scan(data: &[u8]) {
     let cache = Arc::new(BlockCache::new(1 << 20));
     let file = Arc::new(MemFile::new(data.to_vec()));
+    // What `strata verify` trusts: a table it passes must open and scan.
+    let verified = TableInspector::from_file(file.clone(), "fuzz.sst")
+        .and_then(|t| t.verify())
+        .ok();
     let Ok(table) = TableReader::open(file, "fuzz.sst", 7, Some(cache)) else {
+        assert!(
+            verified.is_none(),
+            "verify_table passed a table that does not open"
+        );
         return;
     };
     let _ = table.properties();
@@ -68,6 +78,10 @@ pub fn sst_open_and_scan(data: &[u8]) {
     }
     let complete = !it.valid() && it.status().is_ok();
     if !complete {
+        assert!(
+            verified.is_none() || forward.len() >= SCAN_LIMIT,
+            "verify_table passed a table whose scan fails"
+        );
         return;
     }
     for pair in forward.windows(2) {
@@ -134,6 +148,15 @@ pub fn sst_open_and_scan(data: &[u8]) {
         .collect();
     if forward.len() < SCAN_LIMIT && via_entries.len() == forward.len() {
         assert_eq!(via_entries, forward);
+    }
+    if let Some(check) = verified
+        && forward.len() < SCAN_LIMIT
+    {
+        assert_eq!(
+            check.entries,
+            forward.len() as u64,
+            "verify_table passed a table whose scan differs"
+        );
     }
 }
 
