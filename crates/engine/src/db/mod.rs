@@ -211,7 +211,7 @@ impl Db {
         // holds writes above it.
         let version = shared.version.load();
         let snapshot = shared.publisher.visible();
-        version.get(key.as_ref(), snapshot, shared.now_ms())
+        version.get(key.as_ref(), snapshot, shared.clock())
     }
 
     /// The live keys in `range` with their values, in key order; iterate

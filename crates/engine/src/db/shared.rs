@@ -27,7 +27,7 @@ use strata_wal::Wal;
 use super::compact::CompactionState;
 use super::publish::Publisher;
 use crate::manifest::{ManifestState, ManifestWriter};
-use crate::options::Options;
+use crate::options::{Clock, Options};
 use crate::version::{MemSlot, TableCache, Version};
 
 /// Where writes go: the active WAL and the memtable it backs.
@@ -145,6 +145,11 @@ impl Shared {
 
     pub(crate) fn now_ms(&self) -> u64 {
         self.opts.clock.now_millis()
+    }
+
+    /// The clock that judges expiry.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.opts.clock
     }
 
     /// Wakes the background thread (a memtable to flush, a shutdown).

@@ -57,7 +57,7 @@ impl Snapshot {
     /// cannot be read.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
         self.version
-            .get(key.as_ref(), self.seqno, self.shared.now_ms())
+            .get(key.as_ref(), self.seqno, self.shared.clock())
     }
 
     /// The live keys in `range` with their values as of the snapshot, in key

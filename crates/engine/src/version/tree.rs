@@ -13,6 +13,7 @@ use strata_core::{ExpiringValue, Result, SeqNo, ValueKind};
 use super::MAX_LEVELS;
 use super::memslot::MemSlot;
 use super::table::TableHandle;
+use crate::options::Clock;
 
 /// The data sources of the database at one moment.
 ///
@@ -46,7 +47,8 @@ impl Version {
         std::iter::once(&self.active).chain(&self.imms)
     }
 
-    /// The value of `user_key` at `snapshot`, judged alive at `now_ms`.
+    /// The value of `user_key` at `snapshot`, judged alive by `clock`'s
+    /// time (read only for a value that can expire).
     ///
     /// Sources are asked newest first and the first version found decides:
     /// memtables, then L0 tables whose range covers the key, then in each
@@ -55,10 +57,15 @@ impl Version {
         &self,
         user_key: &[u8],
         snapshot: SeqNo,
-        now_ms: u64,
+        clock: &dyn Clock,
     ) -> Result<Option<Bytes>> {
         match self.find(user_key, snapshot)? {
-            Found::Value(kind, value) => Ok(live_value(kind, value, now_ms)),
+            Found::Value(ValueKind::PutWithExpiry, value) => Ok(live_value(
+                ValueKind::PutWithExpiry,
+                value,
+                clock.now_millis(),
+            )),
+            Found::Value(kind, value) => Ok(live_value(kind, value, 0)),
             Found::Nothing => Ok(None),
         }
     }
