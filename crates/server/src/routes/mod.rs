@@ -1,0 +1,7 @@
+//! The route handlers, one file per group of routes.
+
+pub(crate) mod admin;
+pub(crate) mod batch;
+pub(crate) mod kv;
+pub(crate) mod list;
+pub(crate) mod seq;
