@@ -318,6 +318,16 @@ impl Options {
         self.sync_policy
     }
 
+    /// The largest key accepted, in bytes.
+    pub fn get_max_key_size(&self) -> usize {
+        self.max_key_size
+    }
+
+    /// The largest value accepted, in bytes.
+    pub fn get_max_value_size(&self) -> usize {
+        self.max_value_size
+    }
+
     /// Checks the settings fit together.
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |what: String| Err(Error::invalid_argument(what));

@@ -26,9 +26,9 @@ pub(crate) fn content_type_key(key: &[u8]) -> Vec<u8> {
 }
 
 /// The longest client key that still leaves room for its Content-Type side
-/// key within the engine's hard key limit.
-pub(crate) fn engine_key_limit() -> usize {
-    strata_core::MAX_KEY_SIZE - CONTENT_TYPE_PREFIX.len()
+/// key within the engine's key limit (`max_key_size`).
+pub(crate) fn engine_key_limit(max_key_size: usize) -> usize {
+    max_key_size.saturating_sub(CONTENT_TYPE_PREFIX.len())
 }
 
 /// Where a key came from: the limit is a 414 in a URL, a 400 in a body.

@@ -39,7 +39,9 @@ impl AppState {
                 db,
                 token: config.token.as_deref().map(|t| t.as_bytes().into()),
                 max_body_bytes: config.max_body_bytes,
-                max_key_bytes: config.max_key_bytes.min(engine_key_limit()),
+                max_key_bytes: config
+                    .max_key_bytes
+                    .min(engine_key_limit(config.options.get_max_key_size())),
                 shutting_down: AtomicBool::new(false),
                 metrics: HttpMetrics::default(),
             }),
@@ -82,17 +84,16 @@ impl AppState {
     /// Like [`AppState::blocking`], but first fails with 503 if the
     /// database was closed: snapshots (which GET and listings read from, so
     /// that related keys come from one point in time) keep reading after a
-    /// close, and the engine has no cheaper "is it open" question than a
-    /// point read, which fails once closed.
+    /// close.
     pub(crate) async fn blocking_open<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Db) -> strata::Result<T> + Send + 'static,
     {
         self.blocking(move |db| {
-            // Sorts above every Content-Type key, so it rarely overlaps a
-            // table and costs a memtable lookup.
-            db.get(b"\xff\xffstrata/open?")?;
+            if db.is_closed() {
+                return Err(strata::Error::Closed);
+            }
             f(db)
         })
         .await

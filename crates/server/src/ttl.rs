@@ -1,8 +1,6 @@
 //! Time to live: parsing `?ttl=` values and turning them into the absolute
 //! expiry the engine stores.
 
-use strata::Clock as _;
-
 use crate::error::ApiError;
 
 /// Parses a TTL: `<n>ms`, `<n>s`, `<n>m`, `<n>h`, `<n>d`, or a bare `<n>`
@@ -39,14 +37,10 @@ pub(crate) fn parse_ttl_ms(text: &str) -> Result<u64, ApiError> {
     Ok(ms)
 }
 
-/// The unix-millisecond expiry of a value written now with `ttl_ms`.
-///
-/// The engine judges expiry by the `Clock` in its `Options`, which it does
-/// not expose; the server uses the system clock, which is the engine's
-/// default. (A database opened with another clock should read the same
-/// time, as `ManualClock` set to the system time does in tests.)
-pub(crate) fn expiry_from_now(ttl_ms: u64) -> u64 {
-    strata::SystemClock.now_millis().saturating_add(ttl_ms)
+/// The unix-millisecond expiry of a value written at `now_ms` (by the
+/// clock the database judges expiry with, `Db::now_millis`) with `ttl_ms`.
+pub(crate) fn expiry_from(now_ms: u64, ttl_ms: u64) -> u64 {
+    now_ms.saturating_add(ttl_ms)
 }
 
 #[cfg(test)]

@@ -336,6 +336,20 @@ impl Db {
         &self.shared().dir
     }
 
+    /// The time, in unix milliseconds, by the clock this database judges
+    /// expiry with ([`Options::clock`]): what a caller building a
+    /// [`WriteBatch`] with `put_with_expiry` should count from.
+    pub fn now_millis(&self) -> u64 {
+        self.shared().now_ms()
+    }
+
+    /// True once [`Db::close`] was called on any clone of this handle.
+    pub fn is_closed(&self) -> bool {
+        self.shared()
+            .closed
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Stops background work, syncs the WAL and releases the directory, for
     /// every clone of this handle. Later calls on any clone fail with
     /// [`Error::Closed`] (iterators and snapshots taken before keep

@@ -26,7 +26,7 @@ use crate::keys::{Encoding, KeySource, check_key, from_json_text};
 use crate::query::QueryParams;
 use crate::routes::kv::{add_delete, add_put, check_content_type};
 use crate::state::AppState;
-use crate::ttl::{expiry_from_now, parse_ttl_ms};
+use crate::ttl::{expiry_from, parse_ttl_ms};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,8 +80,9 @@ pub(crate) async fn apply(
     })?;
     let applied = request.ops.len();
     let mut batch = WriteBatch::with_capacity(body.len());
+    let now_ms = state.db().now_millis();
     for (i, op) in request.ops.into_iter().enumerate() {
-        add_op(&mut batch, op, state.max_key_bytes()).map_err(|mut e| {
+        add_op(&mut batch, op, state.max_key_bytes(), now_ms).map_err(|mut e| {
             e.message = format!("op {i}: {}; nothing was applied", e.message);
             e
         })?;
@@ -95,7 +96,7 @@ pub(crate) async fn apply(
     ))
 }
 
-fn add_op(batch: &mut WriteBatch, op: Op, max_key: usize) -> Result<(), ApiError> {
+fn add_op(batch: &mut WriteBatch, op: Op, max_key: usize, now_ms: u64) -> Result<(), ApiError> {
     match op {
         Op::Put {
             key,
@@ -113,8 +114,8 @@ fn add_op(batch: &mut WriteBatch, op: Op, max_key: usize) -> Result<(), ApiError
                 Some(Ttl::Millis(0)) => {
                     return Err(ApiError::bad_parameter("ttl must be positive"));
                 }
-                Some(Ttl::Millis(ms)) => Some(expiry_from_now(ms)),
-                Some(Ttl::Text(t)) => Some(expiry_from_now(parse_ttl_ms(&t)?)),
+                Some(Ttl::Millis(ms)) => Some(expiry_from(now_ms, ms)),
+                Some(Ttl::Text(t)) => Some(expiry_from(now_ms, parse_ttl_ms(&t)?)),
             };
             if let Some(ct) = &content_type {
                 check_content_type(ct)?;

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::keys::{KeySource, check_key, content_type_key, percent_decode_path};
 use crate::query::QueryParams;
 use crate::state::AppState;
-use crate::ttl::{expiry_from_now, parse_ttl_ms};
+use crate::ttl::{expiry_from, parse_ttl_ms};
 
 /// What GET answers for a value stored without a Content-Type.
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
@@ -117,7 +117,7 @@ pub(crate) async fn put(
         .text("ttl")?
         .map(parse_ttl_ms)
         .transpose()?
-        .map(expiry_from_now);
+        .map(|ms| expiry_from(state.db().now_millis(), ms));
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.as_bytes().to_vec());
