@@ -1,0 +1,225 @@
+//! The workloads against strata and against a model store: they run, count
+//! what they did, check what they read, and repeat with the same seed.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::*;
+use crate::sorted_key;
+
+/// A `BTreeMap` behind a lock: the simplest other store, with a log of the
+/// keys put and a switch that makes it return wrong values.
+#[derive(Default)]
+struct MapStore {
+    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    puts: Mutex<Vec<Vec<u8>>>,
+    flushes: AtomicU64,
+    corrupt: bool,
+}
+
+impl Store for MapStore {
+    type Bytes = Vec<u8>;
+    type Cursor<'a> = std::vec::IntoIter<StoreResult<(Vec<u8>, Vec<u8>)>>;
+
+    fn put(&self, key: &[u8], value: &[u8]) -> StoreResult<()> {
+        self.puts.lock().unwrap().push(key.to_vec());
+        self.map
+            .lock()
+            .unwrap()
+            .insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let mut got = self.map.lock().unwrap().get(key).cloned();
+        if self.corrupt
+            && let Some(v) = got.as_mut().and_then(|v| v.first_mut())
+        {
+            *v ^= 1;
+        }
+        Ok(got)
+    }
+
+    fn delete(&self, key: &[u8]) -> StoreResult<()> {
+        self.map.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    fn scan_from(&self, start: &[u8]) -> Self::Cursor<'_> {
+        let map = self.map.lock().unwrap();
+        map.range(start.to_vec()..)
+            .map(|(k, v)| Ok((k.clone(), v.clone())))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    fn flush(&self) -> StoreResult<()> {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn small(threads: usize) -> BenchConfig {
+    BenchConfig {
+        num: 2_000,
+        value_size: 100,
+        threads,
+        ..BenchConfig::default()
+    }
+}
+
+fn by_name<'a>(results: &'a [WorkloadResult], name: &str) -> &'a WorkloadResult {
+    results.iter().find(|r| r.workload == name).unwrap()
+}
+
+#[test]
+fn every_workload_runs_on_strata_and_counts_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = strata::Options::default().memtable_size(64 << 10);
+    let mut factory = StrataFactory::new(dir.path().join("db"), options);
+    let config = small(2);
+    let results = run_all(&mut factory, &Workload::ALL, &config, &NoProgress).unwrap();
+    let names: Vec<&str> = results.iter().map(|r| r.workload.as_str()).collect();
+    let expected: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+    assert_eq!(names, expected);
+    for r in &results {
+        assert_eq!(r.threads, 2, "{r}");
+        assert!(r.ops_per_sec > 0.0, "{r}");
+        let l = r.latency_us;
+        assert!(l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, "{r}");
+    }
+    for name in [
+        "fillseq",
+        "fillrandom",
+        "overwrite",
+        "seekrandom",
+        "deleterandom",
+    ] {
+        assert_eq!(by_name(&results, name).ops, 2_000, "{name}");
+    }
+    // fillrandom writes every key once, so every random read finds one.
+    assert_eq!(by_name(&results, "readrandom").found, Some(2_000));
+    assert_eq!(by_name(&results, "readmissing").found, Some(0));
+    assert_eq!(by_name(&results, "readmissing").bytes, 0);
+    // Each of the two threads scans every key.
+    assert_eq!(by_name(&results, "readseq").ops, 4_000);
+    let rww = by_name(&results, "readwhilewriting");
+    assert_eq!(rww.found, Some(2_000));
+    assert!(rww.background_writes.is_some());
+    assert_eq!(
+        by_name(&results, "fillseq").bytes,
+        2_000 * (16 + 100),
+        "key and value bytes"
+    );
+    // deleterandom removed every key; the directory holds the last store.
+    let db = strata::Db::open(dir.path().join("db"), strata::Options::default()).unwrap();
+    assert_eq!(db.scan::<&[u8], _>(..).count(), 0);
+}
+
+#[test]
+fn another_store_runs_the_same_workloads() {
+    let store = MapStore::default();
+    let config = small(3);
+    for w in Workload::ALL {
+        let r = run_workload(&store, w, &config, &NoProgress).unwrap();
+        assert_eq!(r.workload, w.name());
+    }
+    assert!(
+        store.map.lock().unwrap().is_empty(),
+        "deleterandom ran last"
+    );
+}
+
+#[test]
+fn a_store_returning_wrong_values_fails_the_read_workloads() {
+    let store = MapStore {
+        corrupt: true,
+        ..MapStore::default()
+    };
+    let config = small(1);
+    run_workload(&store, Workload::FillSeq, &config, &NoProgress).unwrap();
+    let err = run_workload(&store, Workload::ReadRandom, &config, &NoProgress).unwrap_err();
+    assert!(err.to_string().contains("wrong value"), "{err}");
+    let err = run_workload(&store, Workload::ReadWhileWriting, &config, &NoProgress).unwrap_err();
+    assert!(err.to_string().contains("wrong value"), "{err}");
+}
+
+#[test]
+fn a_store_that_finds_unwritten_keys_fails_readmissing() {
+    let store = MapStore::default();
+    store.put(&missing_key(0), b"x").unwrap();
+    let config = BenchConfig { num: 1, ..small(1) };
+    let err = run_workload(&store, Workload::ReadMissing, &config, &NoProgress).unwrap_err();
+    assert!(err.to_string().contains("never written"), "{err}");
+}
+
+#[test]
+fn the_same_seed_repeats_the_same_operations() {
+    let order = |seed: u64| {
+        let store = MapStore::default();
+        let config = BenchConfig { seed, ..small(1) };
+        run_workload(&store, Workload::FillRandom, &config, &NoProgress).unwrap();
+        run_workload(&store, Workload::Overwrite, &config, &NoProgress).unwrap();
+        store.puts.into_inner().unwrap()
+    };
+    let a = order(1);
+    assert_eq!(a.len(), 4_000);
+    assert_eq!(a, order(1));
+    assert_ne!(a, order(2));
+    // fillrandom is a permutation of the key space.
+    let mut first: Vec<_> = a[..2_000].to_vec();
+    first.sort();
+    let all: Vec<Vec<u8>> = (0..2_000).map(|i| sorted_key(i).to_vec()).collect();
+    assert_eq!(first, all);
+}
+
+#[test]
+fn flush_after_writes_flushes_after_writing_workloads_only() {
+    let store = MapStore::default();
+    let config = BenchConfig {
+        flush_after_writes: true,
+        ..small(1)
+    };
+    for w in [Workload::FillSeq, Workload::ReadRandom, Workload::Overwrite] {
+        run_workload(&store, w, &config, &NoProgress).unwrap();
+    }
+    assert_eq!(store.flushes.load(Ordering::Relaxed), 2);
+}
+
+/// Counts what the workloads report, from several threads.
+#[derive(Default)]
+struct Counting {
+    started: AtomicU64,
+    total: AtomicU64,
+    advanced: AtomicU64,
+    finished: AtomicU64,
+}
+
+impl Progress for Counting {
+    fn start(&self, _workload: Workload, total_ops: u64) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        self.total.fetch_add(total_ops, Ordering::Relaxed);
+    }
+    fn advance(&self, ops: u64) {
+        self.advanced.fetch_add(ops, Ordering::Relaxed);
+    }
+    fn finish(&self) {
+        self.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn progress_adds_up_to_the_operations_done() {
+    let store = MapStore::default();
+    let progress = Counting::default();
+    let config = small(3);
+    let mut ops = 0;
+    for w in [Workload::FillSeq, Workload::ReadRandom, Workload::ReadSeq] {
+        ops += run_workload(&store, w, &config, &progress).unwrap().ops;
+    }
+    assert_eq!(progress.started.load(Ordering::Relaxed), 3);
+    assert_eq!(progress.finished.load(Ordering::Relaxed), 3);
+    assert_eq!(progress.advanced.load(Ordering::Relaxed), ops);
+    assert_eq!(progress.total.load(Ordering::Relaxed), ops);
+}
