@@ -135,8 +135,18 @@ pub(crate) async fn put(
 /// `DELETE /kv/{key}`: removes the value and its Content-Type (absent keys
 /// are fine). 204.
 pub(crate) async fn delete(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
-    let key = key_from_uri(&state, &uri, "/kv")?;
-    QueryParams::parse(&uri, &[])?;
+    delete_under(state, &uri, "/kv").await
+}
+
+/// Deletes the key named by `uri` below `route` and its Content-Type, in
+/// one batch. 204. Shared by `DELETE /kv/{key}` and `DELETE /seq/{name}`.
+pub(crate) async fn delete_under(
+    state: AppState,
+    uri: &Uri,
+    route: &str,
+) -> Result<Response, ApiError> {
+    let key = key_from_uri(&state, uri, route)?;
+    QueryParams::parse(uri, &[])?;
     state
         .blocking(move |db| {
             let mut batch = WriteBatch::new();

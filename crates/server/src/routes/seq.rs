@@ -4,14 +4,13 @@
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
-use strata::WriteBatch;
 
 use crate::error::{ApiError, json_response};
 use crate::keys::{Encoding, to_json_text};
 use crate::query::QueryParams;
-use crate::routes::kv::{add_delete, key_from_uri};
+use crate::routes::kv::key_from_uri;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -108,14 +107,5 @@ pub(crate) async fn get(State(state): State<AppState>, uri: Uri) -> Result<Respo
 /// `DELETE /seq/{name}`: deletes the key (and any stored Content-Type).
 /// 204.
 pub(crate) async fn delete(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
-    let key = key_from_uri(&state, &uri, "/seq")?;
-    QueryParams::parse(&uri, &[])?;
-    state
-        .blocking(move |db| {
-            let mut batch = WriteBatch::new();
-            add_delete(&mut batch, &key)?;
-            db.write(batch)
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    super::kv::delete_under(state, &uri, "/seq").await
 }
