@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::error::ApiError;
-use crate::routes::{admin, batch, kv, list, seq};
+use crate::routes::{admin, batch, kv, list, page, seq};
 use crate::state::AppState;
 use crate::{auth, metrics};
 
@@ -22,6 +22,9 @@ use crate::{auth, metrics};
 /// JSON for a known path with another method).
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(page::index))
+        .route("/assets/app.js", get(page::script))
+        .route("/assets/app.css", get(page::style))
         .route("/kv", get(list::list))
         .route(
             "/kv/{*key}",
