@@ -8,7 +8,9 @@
 //! Routes (all documented in `docs/http-api.md`): `GET/PUT/POST/DELETE
 //! /kv/{key}`, `GET /kv` (paged listing), `POST /batch`, `POST/GET/DELETE
 //! /seq/{name}`, `POST /admin/flush`, `POST /admin/compact`, `GET
-//! /admin/stats`, `GET /metrics`, `GET /health`.
+//! /admin/stats`, `GET /metrics`, `GET /health`, and the web page: `GET /`
+//! with its `GET /assets/app.js` and `GET /assets/app.css`, embedded in the
+//! binary.
 //!
 //! ## Invariants
 //! * A key in a URL is the percent-decoded bytes of its path segment(s), as
