@@ -59,6 +59,9 @@ mod ttl;
 
 mod routes;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use config::{ServerConfig, TlsFiles};
 pub use error::ServerError;
 pub use keys::RESERVED_PREFIX;
