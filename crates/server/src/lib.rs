@@ -61,6 +61,9 @@ mod ttl;
 
 mod routes;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use config::{ServerConfig, TlsFiles};
 pub use error::ServerError;
 pub use keys::RESERVED_PREFIX;

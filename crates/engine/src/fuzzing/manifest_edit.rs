@@ -1,5 +1,5 @@
-//! Fuzz target bodies (called by the cargo-fuzz package in `/work/main/fuzz`).
-//! Each must never panic, whatever the input.
+//! The `manifest_edit_decode` body: one manifest record, decoded,
+//! re-encoded and applied.
 
 use std::path::Path;
 
