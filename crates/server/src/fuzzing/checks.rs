@@ -217,7 +217,12 @@ fn check_success(what: &str, status: StatusCode, body: &[u8], expect: &Expect, d
             }
         }
         (&Method::GET, None, 200) if expect.path == "/kv" => check_listing(what, body, expect),
-        _ if head || status == StatusCode::NO_CONTENT || expect.path == "/metrics" => {}
+        // Text answers: Prometheus metrics, the web page and its assets.
+        _ if head
+            || status == StatusCode::NO_CONTENT
+            || expect.path == "/metrics"
+            || expect.path == "/"
+            || expect.path.starts_with("/assets/") => {}
         _ => {
             if let Err(e) = serde_json::from_slice::<Value>(body) {
                 panic!("{what}: {status} body is not JSON ({e})");
