@@ -91,6 +91,7 @@ impl TableReader {
 
         let index_bytes = read_block(&*file, &path, footer.index, footer_offset)?;
         let index = Block::decode(index_bytes, Arc::clone(&path), footer.index.offset)?;
+        index.validate()?;
         check_index_order(&index)?;
         let index_hints = index.restart_hints();
 
@@ -239,6 +240,15 @@ impl TableInner {
                     &*self.path,
                     handle.offset,
                     "block keys disagree with the index",
+                ));
+            }
+            // Blocks are checked entry by entry as they are read, so a key
+            // too short for its trailer is caught here, not at decode.
+            if key.len() < TRAILER_LEN {
+                return Err(Error::corruption(
+                    &*self.path,
+                    handle.offset,
+                    "entry key shorter than its trailer",
                 ));
             }
             let (found, trailer) = split_encoded(&key);

@@ -30,18 +30,23 @@ pub(crate) struct BlockData {
 }
 
 impl Block {
-    /// Validates `data` as a block of internal keys: the restart array, then
-    /// one walk over every entry (so later reads in either direction agree).
+    /// Checks `data`'s restart array and wraps it as a block of internal keys.
+    ///
+    /// Only the restart array is checked here (its count fits, the first
+    /// restart is 0, offsets strictly increase inside the entry region): that
+    /// is O(restarts), which keeps an uncached point lookup from paying for a
+    /// walk over every entry. Entries are checked as they are read — every
+    /// decode is bounds-checked and a bad one is `Corruption` — and
+    /// [`Block::validate`] walks them all for `verify` and for blocks kept for
+    /// a table's lifetime (the index).
     ///
     /// Errors name `offset`, the block's position in `file`; the position
     /// inside the block goes in the message, because for a compressed block
     /// it counts decompressed bytes and is not a file offset.
     ///
     /// # Errors
-    /// `Corruption` if the restart array does not fit or is out of order, the
-    /// first restart is not 0, an entry runs past the entry region, a restart
-    /// offset is not the start of an entry that shares nothing, or a key is
-    /// not a valid internal key (shorter than its trailer or of unknown kind).
+    /// `Corruption` if the restart array does not fit or is out of order, or
+    /// the first restart is not 0.
     pub(crate) fn decode(data: Bytes, file: Arc<Path>, offset: u64) -> Result<Block> {
         let corrupt = |at: usize, reason: String| {
             Error::corruption(&*file, offset, format!("{reason} (byte {at} of the block)"))
@@ -71,43 +76,16 @@ impl Block {
                 "the first restart point is not the first entry".into(),
             ));
         }
-        // Walk the entries: each restart offset must be met exactly, at an
-        // entry that shares no prefix, and every key must decode.
-        let mut key: Vec<u8> = Vec::new();
-        let mut next_restart = 0;
-        let mut pos = 0;
-        while pos < restarts_offset {
-            let entry = decode_entry_at(&data, pos, restarts_offset)
-                .ok_or_else(|| corrupt(pos, "entry runs past the entry region".into()))?;
-            if next_restart < num_restarts && restart(next_restart) == pos {
-                if entry.shared != 0 {
-                    return Err(corrupt(pos, "a restart point shares a key prefix".into()));
-                }
-                next_restart += 1;
-            } else if next_restart < num_restarts && restart(next_restart) < pos {
+        for i in 1..num_restarts {
+            let (previous, current) = (restart(i - 1), restart(i));
+            if current <= previous || current >= restarts_offset {
                 return Err(corrupt(
-                    pos,
-                    format!("restart point {next_restart} is not an entry start"),
+                    restarts_offset + i * U32_LEN,
+                    format!(
+                        "restart point {i} (offset {current}) is out of order or past the entries"
+                    ),
                 ));
             }
-            if entry.shared > key.len() {
-                return Err(corrupt(
-                    pos,
-                    "entry shares more than the previous key".into(),
-                ));
-            }
-            key.truncate(entry.shared);
-            key.extend_from_slice(&data[entry.unshared.clone()]);
-            if InternalKeyRef::decode_from(&key).is_none() {
-                return Err(corrupt(pos, "key is not a valid internal key".into()));
-            }
-            pos = entry.value.end;
-        }
-        if restarts_offset > 0 && next_restart != num_restarts {
-            return Err(corrupt(
-                restarts_offset,
-                format!("restart point {next_restart} is past the last entry"),
-            ));
         }
         Ok(Block(Arc::new(BlockData {
             data,
@@ -116,6 +94,57 @@ impl Block {
             file,
             offset,
         })))
+    }
+
+    /// Walks every entry: each must decode inside the entry region, each
+    /// restart offset must be met exactly at an entry that shares no prefix,
+    /// and every key must be a valid internal key. A block that passes reads
+    /// the same in both directions.
+    ///
+    /// # Errors
+    /// `Corruption` naming the block's offset and the bad byte inside it.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let data = &self.data;
+        let (restarts_offset, num_restarts) = (self.restarts_offset, self.num_restarts);
+        let mut key: Vec<u8> = Vec::new();
+        let mut next_restart = 0;
+        let mut pos = 0;
+        while pos < restarts_offset {
+            let entry = decode_entry_at(data, pos, restarts_offset)
+                .ok_or_else(|| self.corrupt(pos, "entry runs past the entry region"))?;
+            let restart = |i: usize| (i < num_restarts).then(|| self.restart_point(i));
+            match restart(next_restart) {
+                Some(r) if r == pos => {
+                    if entry.shared != 0 {
+                        return Err(self.corrupt(pos, "a restart point shares a key prefix"));
+                    }
+                    next_restart += 1;
+                }
+                Some(r) if r < pos => {
+                    return Err(self.corrupt(
+                        pos,
+                        &format!("restart point {next_restart} is not an entry start"),
+                    ));
+                }
+                _ => {}
+            }
+            if entry.shared > key.len() {
+                return Err(self.corrupt(pos, "entry shares more than the previous key"));
+            }
+            key.truncate(entry.shared);
+            key.extend_from_slice(data.get(entry.unshared).unwrap_or_default());
+            if InternalKeyRef::decode_from(&key).is_none() {
+                return Err(self.corrupt(pos, "key is not a valid internal key"));
+            }
+            pos = entry.value.end;
+        }
+        if restarts_offset > 0 && next_restart != num_restarts {
+            return Err(self.corrupt(
+                restarts_offset,
+                &format!("restart point {next_restart} is past the last entry"),
+            ));
+        }
+        Ok(())
     }
 
     /// Hints over this block's restart keys, for [`BlockIter::seek_with_hints`].

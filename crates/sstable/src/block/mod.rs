@@ -19,8 +19,10 @@
 //! * `num_restarts >= 1` (an empty block has the single restart 0).
 //!
 //! A reader trusts none of this: [`Block::decode`] validates the restart
-//! array, and [`BlockIter`] bounds-checks every entry it decodes, turning bad
-//! bytes into `Error::Corruption` with the absolute file offset.
+//! array, [`BlockIter`] and the point-seek path bounds-check every entry
+//! they decode, turning bad bytes into `Error::Corruption` with the absolute
+//! file offset, and [`Block::validate`] walks every entry (for the index
+//! block and for `verify`).
 
 mod builder;
 mod hints;

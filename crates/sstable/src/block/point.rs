@@ -110,7 +110,7 @@ impl Block {
         Ok(PointEntry { value: entry.value })
     }
 
-    fn corrupt(&self, at: usize, reason: &str) -> Error {
+    pub(super) fn corrupt(&self, at: usize, reason: &str) -> Error {
         Error::corruption(
             &*self.file,
             self.offset,

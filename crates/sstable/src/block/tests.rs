@@ -125,6 +125,13 @@ fn restart_array_is_validated() {
     }
 }
 
+/// `Block::decode` then `Block::validate`: the checks `verify` makes.
+fn decode_validated(raw: Bytes, file: Arc<Path>) -> strata_core::Result<Block> {
+    let block = Block::decode(raw, file, 0)?;
+    block.validate()?;
+    Ok(block)
+}
+
 /// Raw block bytes for two entries, the second at offset `second`.
 fn two_entries(restarts: &[u32]) -> (Vec<u8>, usize) {
     let mut raw = Vec::new();
@@ -145,7 +152,7 @@ fn two_entries(restarts: &[u32]) -> (Vec<u8>, usize) {
 #[test]
 fn restarts_must_sit_on_entry_starts() {
     let file: Arc<Path> = Arc::from(Path::new("t"));
-    let decode = |raw: Vec<u8>| Block::decode(Bytes::from(raw), file.clone(), 0);
+    let decode = |raw: Vec<u8>| decode_validated(Bytes::from(raw), file.clone());
     let (_, second) = two_entries(&[0]);
     decode(two_entries(&[0]).0).unwrap();
     decode(two_entries(&[0, second as u32]).0).unwrap();
@@ -161,7 +168,7 @@ fn restarts_must_sit_on_entry_starts() {
 #[test]
 fn keys_must_be_internal_keys() {
     let file: Arc<Path> = Arc::from(Path::new("t"));
-    let decode = |raw: Vec<u8>| Block::decode(Bytes::from(raw), file.clone(), 0);
+    let decode = |raw: Vec<u8>| decode_validated(Bytes::from(raw), file.clone());
     // A 3-byte key is shorter than a trailer.
     let mut short = vec![0, 3, 0, b'a', b'b', b'c'];
     short.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
@@ -194,9 +201,27 @@ fn every_truncation_and_flip_is_caught_or_harmless() {
     let file: Arc<Path> = Arc::from(Path::new("t"));
     let exercise = |bytes: Vec<u8>| {
         // The block layer has no checksum (the trailer has): damaged bytes
-        // may decode to other entries, but a block that decodes must read
-        // the same forwards and backwards, and nothing may panic or loop.
-        if let Ok(block) = Block::decode(Bytes::from(bytes), file.clone(), 0) {
+        // may decode to other entries, but a block that validates must read
+        // the same forwards and backwards, and nothing may panic or loop,
+        // whether or not it was validated.
+        let bytes = Bytes::from(bytes);
+        if let Ok(block) = Block::decode(bytes.clone(), file.clone(), 0) {
+            let mut it = block.iter(CMP);
+            it.seek_to_first();
+            let mut n = 0;
+            while it.valid() && n < 10_000 {
+                it.next();
+                n += 1;
+            }
+            it.seek_to_last();
+            while it.valid() && n < 20_000 {
+                it.prev();
+                n += 1;
+            }
+            it.seek(&target(b"k020"));
+            let _ = it.status();
+        }
+        if let Ok(block) = decode_validated(bytes, file.clone()) {
             let mut fwd = Vec::new();
             let mut it = block.iter(CMP);
             it.seek_to_first();

@@ -168,7 +168,9 @@ pub fn sst_open_and_scan(data: &[u8]) {
 pub fn block_decode(data: &[u8]) {
     let path: Arc<Path> = Arc::from(Path::new("fuzz.block"));
     if let Ok(block) = Block::decode(Bytes::copy_from_slice(data), Arc::clone(&path), 0) {
-        // A block that decodes reads the same in both directions.
+        // A block that validates reads whole, and the same in both
+        // directions; one that only decodes must merely not panic.
+        let validated = block.validate().is_ok();
         let mut it = block.iter(compare_internal_keys);
         it.seek_to_first();
         let mut forward: Vec<Entry> = Vec::new();
@@ -178,13 +180,23 @@ pub fn block_decode(data: &[u8]) {
             it.next();
         }
         let forward_ok = it.status().is_ok() && !it.valid();
+        assert!(
+            !validated || forward_ok || forward.len() >= SCAN_LIMIT,
+            "a validated block failed a forward scan: {:?}",
+            it.status()
+        );
         it.seek_to_last();
         let mut backward: Vec<Entry> = Vec::new();
         while it.valid() && backward.len() < SCAN_LIMIT {
             backward.push((it.key().to_vec(), it.value().to_vec()));
             it.prev();
         }
-        if forward_ok && it.status().is_ok() {
+        assert!(
+            !validated || it.status().is_ok(),
+            "a validated block failed a backward scan: {:?}",
+            it.status()
+        );
+        if validated && forward_ok && forward.len() < SCAN_LIMIT {
             backward.reverse();
             assert_eq!(
                 forward, backward,

@@ -163,6 +163,7 @@ impl TableInspector {
 
         let index_block = read_block(&*file, &path, decoded.index, footer_offset)?;
         let index_block = Block::decode(index_block, Arc::clone(&path), decoded.index.offset)?;
+        index_block.validate()?;
         let index = decode_index(&index_block, &path, decoded.index.offset)?;
 
         let props = read_block(&*file, &path, decoded.properties, footer_offset)?;
@@ -267,7 +268,9 @@ impl TableInspector {
     /// Reads, checks and decodes the data block at `handle`.
     fn load_block(&self, handle: BlockHandle) -> Result<Block> {
         let bytes = read_block(&*self.file, &self.path, handle, self.data_end())?;
-        Block::decode(bytes, Arc::clone(&self.path), handle.offset)
+        let block = Block::decode(bytes, Arc::clone(&self.path), handle.offset)?;
+        block.validate()?;
+        Ok(block)
     }
 
     /// End of the data-block region: where the first meta block starts.
