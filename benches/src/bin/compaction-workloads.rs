@@ -18,7 +18,7 @@ use std::time::Instant;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use strata::{Db, Leveled, Options, SizeTiered, Stats, TimeWindow};
-use strata_benches::workloads::{Measurement, cli_arg};
+use strata_benches::workloads::{Measurement, cli_arg, thread_cpu_time};
 use strata_benches::{KEY_LEN, VALUE_LEN, mix, sorted_key, value};
 
 /// The key the `i`-th put writes: uniform over `0..num`, so keys repeat.
@@ -59,6 +59,7 @@ fn report(stats: &Stats, live_bytes: u64, what: &str) {
 
 fn reads(db: &Db, num: u64, reads: u64, seed: u64, name: &str) -> strata::Result<Measurement> {
     let start = Instant::now();
+    let cpu_start = thread_cpu_time();
     for j in 0..reads {
         let i = mix(seed.wrapping_add(j)) % num;
         // The value of the last put of this key is unknown here (several
@@ -66,6 +67,14 @@ fn reads(db: &Db, num: u64, reads: u64, seed: u64, name: &str) -> strata::Result
         if db.get(sorted_key(key_of(i, num)))?.is_none() {
             return Err(strata::Error::invalid_argument("a written key is missing"));
         }
+    }
+    if let (Some(before), Some(after)) = (cpu_start, thread_cpu_time()) {
+        let cpu = after.saturating_sub(before);
+        println!(
+            "  {name}: reading thread used {:.2} s of CPU ({:.3} us/op)",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / reads.max(1) as f64
+        );
     }
     Ok(Measurement {
         name: name.into(),
