@@ -6,6 +6,7 @@
 //!
 //! Keys are 16 bytes and values 100 bytes unless a bench says otherwise, the
 //! shapes `db_bench` and the peer comparisons use.
+#![forbid(unsafe_code)]
 
 pub mod db_bench;
 pub mod workloads;

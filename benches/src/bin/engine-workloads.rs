@@ -13,6 +13,7 @@
 //! compaction off (tables accumulate in L0 until `compact()`). `--only
 //! fill` stops after the load. The data goes to a temporary directory under
 //! DIR (default: the system's temp dir) and is removed afterwards.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

@@ -20,6 +20,7 @@
 //! ([`escape`]). Exit codes: 0 ok, 1 not found, failed or corrupt, 2 usage
 //! error.
 //! `crates/cli/README.md` shows every command with an example.
+#![forbid(unsafe_code)]
 
 mod cli;
 mod commands;

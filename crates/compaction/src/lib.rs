@@ -38,6 +38,7 @@
 //! Concurrency: views and picks are plain data. Strategies are `Send +
 //! Sync`; `pick` may be called from several threads at once (the only
 //! interior state, leveled's round-robin cursors, is behind a mutex).
+#![forbid(unsafe_code)]
 
 mod executor;
 mod leveled;

@@ -64,6 +64,7 @@
 //! [`verify`] checks a closed data directory file by file (every block and
 //! record checksum, the manifest replayed strictly, tables against the
 //! manifest) and returns a [`VerifyReport`]; it never modifies anything.
+#![forbid(unsafe_code)]
 
 mod db;
 mod iter;

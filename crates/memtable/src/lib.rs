@@ -77,6 +77,7 @@
 //! assert_eq!(cursor.key().unwrap().user_key, "pear");
 //! assert!(mem.approximate_memory_usage() > 0);
 //! ```
+#![forbid(unsafe_code)]
 
 mod cursor;
 #[doc(hidden)]

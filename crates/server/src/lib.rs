@@ -44,6 +44,7 @@
 //! run(config)?; // until Ctrl-C
 //! # Ok::<(), strata_server::ServerError>(())
 //! ```
+#![forbid(unsafe_code)]
 
 mod auth;
 mod body;

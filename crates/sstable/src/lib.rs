@@ -75,6 +75,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![forbid(unsafe_code)]
 
 mod block;
 mod block_io;

@@ -64,6 +64,7 @@
 //! The child's worker threads share one `Db`; each writes only its own keys
 //! and its own log. The parent runs one child at a time and checks only
 //! after the child is dead; [`Checker`] works on a copy of the directory.
+#![forbid(unsafe_code)]
 
 mod check;
 mod child;

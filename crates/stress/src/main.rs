@@ -9,6 +9,7 @@
 //! * `strata-stress child --dir D --seed S --round R --strategy S --sync P
 //!   --threads N`: the workload, until killed (the parent runs it).
 //!   Exit code 3 if a check of its own reads failed, 2 on an error.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

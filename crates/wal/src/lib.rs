@@ -65,6 +65,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![forbid(unsafe_code)]
 
 mod batch;
 mod format;
