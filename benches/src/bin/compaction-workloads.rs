@@ -4,11 +4,13 @@
 //!
 //! ```text
 //! cargo run --release -p strata-benches --bin compaction-workloads -- \
-//!     [--num N] [--strategy leveled|tiered|window] [--cache-mib C] [--reads R] [--dir DIR]
+//!     [--num N] [--strategy leveled|tiered|window] [--cache-mib C] [--reads R] [--dir DIR] [--mmap]
 //! ```
 //! Defaults: N = 10,000,000 puts of keys drawn from N (so about 37% are
 //! overwrites), 16-byte keys, 100-byte values, WAL on without fsync, a
-//! 64 MiB block cache, R = 1,000,000 reads, leveled.
+//! 64 MiB block cache, R = 1,000,000 reads, leveled, tables read with
+//! `pread` (`--mmap`: through memory maps, `Options::mmap_reads`).
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -91,7 +93,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let strategy = cli_arg(&args, "--strategy").unwrap_or_else(|| "leveled".to_owned());
     let base = cli_arg(&args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
 
-    let opts = Options::default().block_cache_bytes(cache << 20);
+    let mmap = args.iter().any(|a| a == "--mmap");
+    let opts = Options::default()
+        .block_cache_bytes(cache << 20)
+        .mmap_reads(mmap);
     let opts = match strategy.as_str() {
         "leveled" => opts.compaction(Leveled::default()),
         "tiered" => opts.compaction(SizeTiered::default()),
@@ -100,7 +105,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let dir = tempfile::tempdir_in(&base)?;
     let db = Db::open(dir.path(), opts)?;
-    println!("strategy {strategy}, {num} puts, block cache {cache} MiB");
+    println!(
+        "strategy {strategy}, {num} puts, block cache {cache} MiB, {}",
+        if mmap { "mmap reads" } else { "pread" }
+    );
 
     let mut distinct = vec![0u64; usize::try_from(num.div_ceil(64))?];
     let start = Instant::now();

@@ -82,6 +82,7 @@ pub struct Options {
     pub(crate) bloom_bits_per_key: u32,
     pub(crate) block_cache_bytes: u64,
     pub(crate) max_open_tables: usize,
+    pub(crate) mmap_reads: bool,
     pub(crate) compression: CompressionType,
     pub(crate) sync_policy: SyncPolicy,
     pub(crate) recovery_mode: RecoveryMode,
@@ -109,6 +110,7 @@ impl Default for Options {
             bloom_bits_per_key: 10,
             block_cache_bytes: 64 << 20,
             max_open_tables: 1000,
+            mmap_reads: false,
             compression: CompressionType::None,
             sync_policy: SyncPolicy::Never,
             recovery_mode: RecoveryMode::TolerateTornTail,
@@ -138,6 +140,7 @@ impl fmt::Debug for Options {
             .field("bloom_bits_per_key", &self.bloom_bits_per_key)
             .field("block_cache_bytes", &self.block_cache_bytes)
             .field("max_open_tables", &self.max_open_tables)
+            .field("mmap_reads", &self.mmap_reads)
             .field("compression", &self.compression)
             .field("sync_policy", &self.sync_policy)
             .field("recovery_mode", &self.recovery_mode)
@@ -210,6 +213,23 @@ impl Options {
     /// Tables kept open at once (default 1000); more are reopened on demand.
     pub fn max_open_tables(mut self, count: usize) -> Self {
         self.max_open_tables = count;
+        self
+    }
+
+    /// Reads tables through read-only memory maps instead of `pread`
+    /// (default off).
+    ///
+    /// A data block then costs no system call and no copy, which speeds up
+    /// reads of data that is in the OS page cache but not in the block cache
+    /// (the block cache is bypassed for mapped tables: the page cache plays
+    /// its part, and each block read is checksummed again). The price: a
+    /// table truncated or rewritten by another program while the database is
+    /// open, or a disk error while reading a mapped page, kills the process
+    /// with `SIGBUS` instead of returning an error; and the process's
+    /// resident memory counts the table pages it touched. Has no effect on a
+    /// file system without maps (such as `FaultFs`).
+    pub fn mmap_reads(mut self, enabled: bool) -> Self {
+        self.mmap_reads = enabled;
         self
     }
 

@@ -112,13 +112,12 @@ pub(crate) fn read_block(
                 handle.offset, handle.size
             ))
         })?;
-    let mut buf = vec![0u8; len];
-    file.read_at(handle.offset, &mut buf)?;
-    decode_stored_block(buf, path, handle.offset)
+    let stored = file.read_bytes(handle.offset, len)?;
+    decode_stored_block(stored, path, handle.offset)
 }
 
 /// Verifies and decodes `stored ‖ trailer` read from `offset`.
-pub(crate) fn decode_stored_block(mut buf: Vec<u8>, path: &Path, offset: u64) -> Result<Bytes> {
+pub(crate) fn decode_stored_block(mut buf: Bytes, path: &Path, offset: u64) -> Result<Bytes> {
     let bad = |reason: String| Error::corruption(path, offset, reason);
     let size = buf
         .len()
@@ -137,8 +136,9 @@ pub(crate) fn decode_stored_block(mut buf: Vec<u8>, path: &Path, offset: u64) ->
     }
     match CompressionType::from_u8(kind) {
         Some(CompressionType::None) => {
+            // No copy: for a mapped file `buf` is a view of the map.
             buf.truncate(size);
-            Ok(Bytes::from(buf))
+            Ok(buf)
         }
         Some(CompressionType::Lz4) => {
             let raw_len = decode_fixed32(stored)
@@ -177,7 +177,7 @@ mod tests {
         let mut enc = BlockEncoder::default();
         let stored = enc.encode(raw, compression).to_vec();
         let kind = stored[stored.len() - TRAILER_LEN];
-        let back = decode_stored_block(stored, Path::new("t"), 7).unwrap();
+        let back = decode_stored_block(Bytes::from(stored), Path::new("t"), 7).unwrap();
         (kind, back)
     }
 
@@ -218,7 +218,7 @@ mod tests {
             for i in 0..stored.len() {
                 let mut bad = stored.clone();
                 bad[i] ^= 0x10;
-                let err = decode_stored_block(bad, Path::new("t"), 99).unwrap_err();
+                let err = decode_stored_block(Bytes::from(bad), Path::new("t"), 99).unwrap_err();
                 assert!(matches!(err, Error::Corruption { offset: 99, .. }));
             }
         }
@@ -231,7 +231,7 @@ mod tests {
         let crc = trailer_crc(&stored, 1);
         stored.push(1);
         stored.extend_from_slice(&crc.to_le_bytes());
-        let err = decode_stored_block(stored, Path::new("t"), 3).unwrap_err();
+        let err = decode_stored_block(Bytes::from(stored), Path::new("t"), 3).unwrap_err();
         assert!(err.to_string().contains("claims"), "{err}");
     }
 }

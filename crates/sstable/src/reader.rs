@@ -62,7 +62,9 @@ pub struct TableReader {
 
 impl TableReader {
     /// Opens the table in `file`. `path` names it in errors; `file_id` must be
-    /// unique among the tables sharing `cache`.
+    /// unique among the tables sharing `cache`. A memory-mapped `file`
+    /// ([`RandomAccessFile::is_mapped`]) bypasses `cache`: its blocks are read
+    /// as views of the map, checksummed on every read.
     ///
     /// # Errors
     /// [`Error::Corruption`] (naming `path` and the offset of the bad
@@ -107,6 +109,10 @@ impl TableReader {
             None => None,
         };
         let data_end = footer.filter.map_or(footer.properties.offset, |f| f.offset);
+        // A mapped file's blocks are views of memory the OS already holds:
+        // caching them would save a checksum but cost a cache insert and
+        // eviction per miss, and would keep a deleted table's map alive.
+        let cache = cache.filter(|_| !file.is_mapped());
         Ok(Self {
             inner: Arc::new(TableInner {
                 file,

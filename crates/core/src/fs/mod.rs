@@ -15,12 +15,15 @@
 //! Files are append-only once created; they are read with positional reads.
 
 mod fault;
+mod mmap;
 mod std_fs;
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 pub use fault::{FaultFs, FsOp};
 pub use std_fs::StdFs;
@@ -52,6 +55,24 @@ pub trait RandomAccessFile: Send + Sync {
 
     /// The file's size in bytes.
     fn size(&self) -> io::Result<u64>;
+
+    /// Reads `len` bytes from `offset` as shared bytes. The default reads into
+    /// a new buffer; a memory-mapped file returns a view without a copy.
+    ///
+    /// # Errors
+    /// As [`RandomAccessFile::read_at`].
+    fn read_bytes(&self, offset: u64, len: usize) -> io::Result<Bytes> {
+        let mut buf = vec![0u8; len];
+        self.read_at(offset, &mut buf)?;
+        Ok(Bytes::from(buf))
+    }
+
+    /// True if reads are views of a memory map: they cost no system call and
+    /// no copy, so a block cache in front of this file saves only the
+    /// checksum and decoding of a block, not I/O.
+    fn is_mapped(&self) -> bool {
+        false
+    }
 }
 
 /// Held while a directory is locked; dropping it releases the lock.
@@ -64,6 +85,17 @@ pub trait FileSystem: Send + Sync + fmt::Debug + 'static {
 
     /// Opens an existing file for positional reads.
     fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>>;
+
+    /// Opens an existing file that nobody will write again for reads through
+    /// a memory map, where this file system supports it (the default opens
+    /// it as [`FileSystem::open`] does). See [`RandomAccessFile::is_mapped`].
+    ///
+    /// The file must not be truncated or rewritten while the returned handle
+    /// or any bytes read from it live: on a real file system that would
+    /// change bytes already read, or kill the process with `SIGBUS`.
+    fn open_mapped(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
+        self.open(path)
+    }
 
     /// Atomically replaces `to` with `from`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;

@@ -7,6 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::mmap::MappedFile;
 use super::{FileSystem, LockGuard, RandomAccessFile, WritableFile};
 
 /// The real file system.
@@ -87,6 +88,14 @@ impl FileSystem for StdFs {
         Ok(Arc::new(StdRandomAccess {
             file: File::open(path)?,
         }))
+    }
+
+    fn open_mapped(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
+        let file = File::open(path)?;
+        Ok(match MappedFile::map(&file)? {
+            Some(mapped) => Arc::new(mapped),
+            None => Arc::new(StdRandomAccess { file }),
+        })
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -170,6 +179,54 @@ mod tests {
         assert_eq!(fs.read_all(&b).unwrap(), b"hello world");
         fs.remove(&b).unwrap();
         assert!(!fs.exists(&b).unwrap());
+    }
+
+    #[test]
+    fn a_mapped_file_reads_as_the_plain_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = StdFs;
+        let path = dir.path().join("t");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut w = fs.create(&path).unwrap();
+        w.append(&data).unwrap();
+        w.sync().unwrap();
+        drop(w);
+        let plain = fs.open(&path).unwrap();
+        let mapped = fs.open_mapped(&path).unwrap();
+        assert!(mapped.is_mapped() && !plain.is_mapped());
+        assert_eq!(mapped.size().unwrap(), 10_000);
+        for (offset, len) in [(0, 0), (0, 10_000), (4090, 12), (9_999, 1), (10_000, 0)] {
+            let want = &data[offset..offset + len];
+            for file in [&plain, &mapped] {
+                assert_eq!(file.read_bytes(offset as u64, len).unwrap(), want);
+                let mut buf = vec![0; len];
+                file.read_at(offset as u64, &mut buf).unwrap();
+                assert_eq!(buf, want);
+            }
+        }
+        // Past the end is an error, never a fault, whichever way it is read.
+        for (offset, len) in [(9_999, 2), (10_001, 1), (u64::MAX, 1)] {
+            for file in [&plain, &mapped] {
+                let err = file.read_bytes(offset, len).unwrap_err();
+                let kind = err.kind();
+                assert!(
+                    matches!(
+                        kind,
+                        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput
+                    ),
+                    "{offset}+{len}: {kind:?}"
+                );
+            }
+        }
+        // A removed file stays readable through its map, as through a descriptor.
+        fs.remove(&path).unwrap();
+        assert_eq!(mapped.read_bytes(4096, 4).unwrap(), &data[4096..4100]);
+        // An empty file cannot be mapped; it opens for plain reads.
+        let empty = dir.path().join("empty");
+        drop(fs.create(&empty).unwrap());
+        let file = fs.open_mapped(&empty).unwrap();
+        assert!(!file.is_mapped());
+        assert_eq!(file.size().unwrap(), 0);
     }
 
     #[test]

@@ -198,6 +198,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         Arc::clone(&fs),
         opts.max_open_tables,
         block_cache,
+        opts.mmap_reads,
     ));
     let active = Arc::new(MemSlot::new(wal_number));
     let tables = state

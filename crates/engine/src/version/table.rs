@@ -31,6 +31,8 @@ pub(crate) struct TableCache {
     /// been dropped or closed).
     open: Mutex<VecDeque<Weak<TableHandle>>>,
     block_cache: Option<Arc<BlockCache>>,
+    /// Open tables through memory maps (`Options::mmap_reads`).
+    mmap: bool,
 }
 
 impl TableCache {
@@ -38,12 +40,14 @@ impl TableCache {
         fs: Arc<dyn FileSystem>,
         max_open_tables: usize,
         block_cache: Option<Arc<BlockCache>>,
+        mmap: bool,
     ) -> Self {
         Self {
             fs,
             max_open: max_open_tables.max(1),
             open: Mutex::new(VecDeque::new()),
             block_cache,
+            mmap,
         }
     }
 
@@ -62,7 +66,11 @@ impl TableCache {
         }
         let meta = &handle.meta;
         let path = &handle.path;
-        let file = self.fs.open(path)?;
+        let file = if self.mmap {
+            self.fs.open_mapped(path)?
+        } else {
+            self.fs.open(path)?
+        };
         let size = file.size()?;
         if size != meta.size {
             return Err(Error::corruption(
@@ -213,7 +221,7 @@ mod tests {
     fn no_more_than_max_open_tables_stay_open_and_closed_ones_reopen() {
         let fs = FaultFs::new();
         fs.create_dir_all(Path::new("/db")).unwrap();
-        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 2, None));
+        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 2, None, false));
         let tables: Vec<_> = (1..=5).map(|n| real_table(&fs, &cache, n)).collect();
         let open = || tables.iter().filter(|t| t.reader.load().is_some()).count();
         for round in 0..3 {
@@ -248,7 +256,7 @@ mod tests {
     fn an_obsolete_file_is_deleted_when_its_last_holder_goes() {
         let fs = FaultFs::new();
         fs.create_dir_all(Path::new("/db")).unwrap();
-        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 4, None));
+        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 4, None, false));
         let table = handle(&fs, &cache, 7);
         let path = table.path.clone();
         let reader_version = vec![Arc::clone(&table)];
