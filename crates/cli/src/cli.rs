@@ -225,6 +225,9 @@ pub(crate) struct BenchArgs {
     /// reads find the data in tables.
     #[arg(long)]
     pub(crate) flush: bool,
+    /// Read tables through memory maps (Options::mmap_reads) instead of pread.
+    #[arg(long)]
+    pub(crate) mmap_reads: bool,
     /// Comma-separated workloads to run, in order [default: all].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) workloads: Option<Vec<Workload>>,

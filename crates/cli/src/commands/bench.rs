@@ -47,12 +47,13 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Options::default().sync_policy(SyncPolicy::Always)
     } else {
         Options::default()
-    };
+    }
+    .mmap_reads(args.mmap_reads);
     let mut factory = StrataFactory::new(&dir, options);
     let progress = Bar::new(!args.json && std::io::stderr().is_terminal());
     if !args.json {
         println!(
-            "strata bench: {} keys of 16 bytes, {}-byte values, {} thread(s), WAL {}, seed {}",
+            "strata bench: {} keys of 16 bytes, {}-byte values, {} thread(s), WAL {}, tables read with {}, seed {}",
             config.num,
             config.value_size,
             config.worker_threads(),
@@ -61,6 +62,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             } else {
                 "not synced"
             },
+            if args.mmap_reads { "mmap" } else { "pread" },
             config.seed
         );
     }

@@ -5,6 +5,10 @@
 //! the system call, the kernel's page-cache lookup and the copy were about a
 //! third of the reading thread's time. A mapped file answers the same read
 //! with a view of memory the kernel already holds.
+//!
+//! Miri cannot run `mmap` (a foreign call), so this module is covered by
+//! ordinary tests: `a_mapped_file_reads_as_the_plain_one_does` here, and
+//! `crates/engine/tests/mmap_reads.rs` end to end.
 
 use std::fs::File;
 use std::io;
