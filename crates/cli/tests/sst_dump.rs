@@ -58,6 +58,8 @@ fn the_dump_shows_footer_properties_filter_and_index() {
         field(out, "entries"),
         format!("{FIXTURE_ENTRIES} (0 deletions, 1 expiring)")
     );
+    // Compacted without snapshots: one version per key.
+    assert_eq!(field(out, "shadowed"), "0 older versions of keys");
     assert_eq!(field(out, "smallest key"), "\"bin\\x00\\xff\" @3001 put");
     assert!(field(out, "largest key").starts_with("session @"), "{out}");
     assert!(field(out, "bloom").ends_with("probes"), "{out}");
@@ -160,6 +162,7 @@ fn json_has_the_same_fields() {
     let p = &v["properties"];
     assert_eq!(p["entries"], FIXTURE_ENTRIES);
     assert_eq!(p["expiring"], 1);
+    assert_eq!(p["shadowed"], 0);
     assert_eq!(p["smallest_key"]["key"], "\"bin\\x00\\xff\"");
     assert_eq!(p["largest_key"]["key"], "session");
     for number in [
@@ -274,4 +277,18 @@ fn a_truncated_or_garbage_file_fails_with_file_and_offset() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_table_from_before_properties_version_2_shows_an_unknown_shadowed_count() {
+    let old = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sstable/tests/fixtures/v1-tiny.sst"
+    ));
+    let run = dump(&old, &[]).ok();
+    assert_eq!(
+        field(&run.stdout, "shadowed"),
+        "unknown (properties version 1)"
+    );
+    assert_eq!(dump_json(&old, &[])["properties"]["shadowed"], Value::Null);
 }

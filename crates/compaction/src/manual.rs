@@ -40,11 +40,10 @@ pub(crate) fn pick_manual(
         return None;
     }
     // In L0 (size-tiered, time-window) several files may hold versions of
-    // the same key: only a single file there is settled.
+    // the same key: only a single file there is settled. Deeper, files are
+    // disjoint: each must be settled on its own.
     let settled = (bottom > 0 || inputs.len() == 1)
-        && inputs
-            .iter()
-            .all(|f| f.level == bottom && f.num_tombstones == 0 && f.num_expiring == 0);
+        && inputs.iter().all(|f| f.level == bottom && f.is_settled());
     if settled {
         return None;
     }
@@ -138,5 +137,40 @@ mod tests {
         with_tombstone.num_tombstones = 1;
         let v = view(vec![vec![], vec![], vec![with_tombstone]]);
         assert!(pick_manual(&v, 2, 100, (Unbounded, Unbounded)).is_some());
+    }
+
+    /// Regression (`Db::compact` kept the versions a released snapshot had
+    /// pinned): a bottom file holding older versions of its keys, or one
+    /// whose count is unknown, is rewritten; so is a TTL file.
+    #[test]
+    fn bottom_files_with_shadowed_unknown_or_ttl_entries_are_not_settled() {
+        // `f` next to a settled file in the bottom level (L2): whether a
+        // full compaction leaves the level alone.
+        let settled = |change: fn(&mut FileView)| {
+            let mut f = file(1, 2, "a", "c", 1);
+            change(&mut f);
+            let v = view(vec![vec![], vec![], vec![f, file(2, 2, "d", "f", 2)]]);
+            match pick_manual(&v, 2, 100, (Unbounded, Unbounded)) {
+                None => true,
+                Some(CompactionPick::Merge(t)) => {
+                    assert_eq!(t.inputs, vec![(2, vec![1, 2])]);
+                    false
+                }
+                Some(other) => panic!("{other:?}"),
+            }
+        };
+        assert!(settled(|_| {}));
+        assert!(!settled(|f| f.num_shadowed = Some(3)));
+        assert!(!settled(|f| f.num_shadowed = None));
+        assert!(!settled(|f| {
+            f.num_expiring = 1;
+            f.max_expiry_ms = u64::MAX;
+        }));
+
+        // In L0 a lone settled file is left alone; two never are.
+        let v = view(vec![vec![file(1, 0, "a", "c", 1)]]);
+        assert!(pick_manual(&v, 0, 100, (Unbounded, Unbounded)).is_none());
+        let v = view(vec![vec![file(1, 0, "a", "c", 1), file(2, 0, "x", "y", 2)]]);
+        assert!(pick_manual(&v, 0, 100, (Unbounded, Unbounded)).is_some());
     }
 }

@@ -13,6 +13,16 @@
 //! before one is chosen; files deeper than L0 (left by another strategy)
 //! are not touched.
 //!
+//! Age order can defeat the buckets: a run of an odd size (a small flush
+//! after a restart, a partial merge) between two runs it overlaps shares a
+//! bucket with neither, and the runs on either side of it can never meet.
+//! Each such run splits L0 for good, so with flushes of varied sizes the
+//! run count grows without bound. Hence the run-count rule: with more than
+//! `max_threshold` idle runs and no bucket ready, the adjacent runs cheapest
+//! to merge (fewest bytes per run removed) are merged whatever their sizes.
+//! After that, L0 holds at most `max_threshold` idle runs whenever
+//! compaction has caught up.
+//!
 //! Concurrency: stateless; any number of concurrent `pick` calls.
 
 use std::cmp::Reverse;
@@ -62,7 +72,9 @@ impl SizeTiered {
         self
     }
 
-    /// Most runs merged at once (default 32; at least `min_threshold`).
+    /// Most runs merged at once (default 32; at least `min_threshold`). Also
+    /// the most idle L0 runs tolerated: beyond it, adjacent runs are merged
+    /// whatever their sizes (see the module doc).
     pub fn max_threshold(mut self, runs: usize) -> Self {
         self.max_threshold = runs.max(self.min_threshold);
         self
@@ -148,6 +160,68 @@ impl SizeTiered {
                 (run.len(), Reverse(avg), Reverse(newest))
             })
     }
+
+    /// The merge that brings `files` (idle L0 files) back towards
+    /// `max_threshold` runs when no bucket is ready: `None` unless there are
+    /// more. Of every window of age-adjacent runs that can merge, `k` wide
+    /// (`k` = the excess plus one, at least `min_threshold`, at most
+    /// `max_threshold`; narrower only where fewer runs are adjacent), the
+    /// one that rewrites the fewest bytes per run it removes, ties to the
+    /// newer.
+    ///
+    /// Fewest bytes per run removed: the small, odd-sized runs that block
+    /// the buckets go first, and cheaply; the merged run then usually finds
+    /// a bucket.
+    pub(crate) fn pick_run_count(
+        &self,
+        view: &LevelsView,
+        files: &[&FileView],
+    ) -> Option<CompactionPick> {
+        let excess = files.len().checked_sub(self.max_threshold)?;
+        if excess == 0 {
+            return None;
+        }
+        let k = (excess + 1).clamp(self.min_threshold, self.max_threshold);
+        let mut best: Option<((u64, Reverse<u64>), CompactionPick)> = None;
+        for run in age_contiguous_runs(view, files.to_vec()) {
+            let width = k.min(run.len());
+            for window in run.windows(width) {
+                let bytes: u64 = window.iter().map(|f| f.size).sum();
+                let newest = window.iter().map(|f| f.max_seqno).max().unwrap_or(0);
+                let key = (bytes / (width as u64 - 1), Reverse(newest));
+                if best.as_ref().is_some_and(|(b, _)| *b <= key) {
+                    continue;
+                }
+                if let Some(pick) = l0_merge(view, window, PickReason::RunCount) {
+                    best = Some((key, pick));
+                }
+            }
+        }
+        best.map(|(_, pick)| pick)
+    }
+
+    /// The L0 score of `files` (idle L0 files): the biggest bucket /
+    /// `min_threshold`, or, beyond `max_threshold` runs, runs /
+    /// `max_threshold` if that is more.
+    pub(crate) fn l0_score(&self, files: &[&FileView]) -> f64 {
+        let biggest = self.buckets(files).iter().map(Vec::len).max().unwrap_or(0);
+        let buckets = biggest as f64 / self.min_threshold as f64;
+        let runs = if files.len() > self.max_threshold {
+            files.len() as f64 / self.max_threshold as f64
+        } else {
+            0.0
+        };
+        buckets.max(runs)
+    }
+
+    /// The bucket merge of [`pick_among`](Self::pick_among), else the
+    /// run-count merge of [`pick_run_count`](Self::pick_run_count).
+    pub(crate) fn pick_l0(&self, view: &LevelsView, files: &[&FileView]) -> Option<CompactionPick> {
+        match self.pick_among(view, files) {
+            Some(run) => l0_merge(view, &run, PickReason::SizeTieredBucket),
+            None => self.pick_run_count(view, files),
+        }
+    }
 }
 
 /// `files` (any order) split, newest first, into maximal runs that can be
@@ -204,21 +278,21 @@ impl CompactionStrategy for SizeTiered {
             .iter()
             .filter(|f| !f.being_compacted)
             .collect();
-        let run = self.pick_among(view, &idle)?;
-        l0_merge(view, &run, PickReason::SizeTieredBucket)
+        self.pick_l0(view, &idle)
     }
 
-    /// L0: files in the biggest bucket / `min_threshold`; deeper levels 0.
+    /// L0: files in the biggest bucket / `min_threshold`, or, beyond
+    /// `max_threshold` idle runs, runs / `max_threshold` if that is more;
+    /// deeper levels 0.
     fn scores(&self, view: &LevelsView) -> Vec<f64> {
         let idle: Vec<&FileView> = view
             .level(0)
             .iter()
             .filter(|f| !f.being_compacted)
             .collect();
-        let biggest = self.buckets(&idle).iter().map(Vec::len).max().unwrap_or(0);
         let mut scores = vec![0.0; view.levels.len()];
         if let Some(s) = scores.first_mut() {
-            *s = biggest as f64 / self.min_threshold as f64;
+            *s = self.l0_score(&idle);
         }
         scores
     }

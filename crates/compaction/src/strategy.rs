@@ -20,6 +20,8 @@ use std::ops::Bound;
 
 use crate::manual::pick_manual;
 use crate::task::CompactionPick;
+#[cfg(doc)]
+use crate::view::FileView;
 use crate::view::LevelsView;
 
 /// Default split size of compaction output: 64 MiB.
@@ -57,9 +59,10 @@ pub trait CompactionStrategy: Send + Sync + fmt::Debug {
     ///
     /// `None` if nothing meets the range, if a file it needs is being
     /// compacted (wait for running compactions, then ask again), or if the
-    /// range is already compacted (only bottom-level files with neither
-    /// tombstones nor TTL entries, and only one file if the bottom is L0,
-    /// where files overlap).
+    /// range is already compacted (only bottom-level files that are
+    /// [settled](FileView::is_settled): no tombstones, no TTL entries, no
+    /// shadowed versions; and only one file if the bottom is L0, where files
+    /// overlap).
     fn pick_manual(
         &self,
         view: &LevelsView,

@@ -96,6 +96,10 @@ pub enum PickReason {
     /// Size-tiered (also inside time-window's current window): a bucket of
     /// similar-size files.
     SizeTieredBucket,
+    /// Size-tiered (also inside time-window's current window): more idle
+    /// L0 runs than `max_threshold` and no bucket ready, so the adjacent
+    /// runs cheapest to merge, whatever their sizes.
+    RunCount,
     /// Time-window: a closed window merged into one file.
     WindowClosed,
     /// A file moved to a deeper level without rewriting ([`CompactionPick::Move`]).
@@ -116,6 +120,7 @@ impl PickReason {
             Self::LevelSize => "level_size",
             Self::Tombstones => "tombstones",
             Self::SizeTieredBucket => "size_tiered_bucket",
+            Self::RunCount => "run_count",
             Self::WindowClosed => "window_closed",
             Self::TrivialMove => "trivial_move",
             Self::Expired => "expired",

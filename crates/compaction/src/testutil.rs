@@ -8,7 +8,8 @@ use crate::view::{FileView, LevelsView, MAX_LEVELS};
 
 pub(crate) const MIB: u64 = 1 << 20;
 
-/// A 1 MiB file of 100 entries holding `seqno` only, keys `lo..=hi`.
+/// A 1 MiB file of 100 entries (one version per key) holding `seqno`
+/// only, keys `lo..=hi`.
 pub(crate) fn file(number: u64, level: usize, lo: &str, hi: &str, seqno: u64) -> FileView {
     FileView {
         number,
@@ -19,6 +20,7 @@ pub(crate) fn file(number: u64, level: usize, lo: &str, hi: &str, seqno: u64) ->
         min_seqno: seqno,
         max_seqno: seqno,
         num_entries: 100,
+        num_shadowed: Some(0),
         ..FileView::default()
     }
 }
@@ -111,6 +113,7 @@ pub(crate) fn arb_view() -> impl Strategy<Value = LevelsView> {
                     num_tombstones: tombstones,
                     num_expiring: if expiring { entries } else { 0 },
                     max_expiry_ms: if expiring { expiry_h * HOUR } else { 0 },
+                    num_shadowed: (pct % 3 != 0).then_some(entries * (pct % 7) / 100),
                     being_compacted: is_busy,
                 }
             };

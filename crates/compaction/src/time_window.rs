@@ -139,8 +139,7 @@ impl CompactionStrategy for TimeWindow {
             .rev()
             .find_map(|(window, files)| {
                 if window >= current {
-                    let run = self.size_tiered.pick_among(view, &files)?;
-                    l0_merge(view, &run, PickReason::SizeTieredBucket)
+                    self.size_tiered.pick_l0(view, &files)
                 } else if files.len() > 1 {
                     self.pick_closed(view, &files)
                 } else {
@@ -150,10 +149,10 @@ impl CompactionStrategy for TimeWindow {
     }
 
     /// L0: 1.0 if a file can be dropped or a closed window holds more than
-    /// one file, else the current window's size-tiered score; deeper 0.
+    /// one file, else the current window's size-tiered score (buckets and
+    /// run count); deeper 0.
     fn scores(&self, view: &LevelsView) -> Vec<f64> {
         let current = view.now_ms / self.window_ms;
-        let (min, _) = self.size_tiered.thresholds();
         let windows = self.windows(view);
         let closed_work = windows.range(..current).any(|(_, files)| files.len() > 1);
         let l0 = if closed_work || !self.droppable(view).is_empty() {
@@ -161,8 +160,7 @@ impl CompactionStrategy for TimeWindow {
         } else {
             windows
                 .range(current..)
-                .flat_map(|(_, files)| self.size_tiered.buckets(files))
-                .map(|b| b.len() as f64 / min as f64)
+                .map(|(_, files)| self.size_tiered.l0_score(files))
                 .fold(0.0, f64::max)
         };
         let mut scores = vec![0.0; view.levels.len()];

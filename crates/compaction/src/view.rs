@@ -48,6 +48,11 @@ pub struct FileView {
     pub num_expiring: u64,
     /// The latest expiry time of those entries, unix milliseconds (0 if none).
     pub max_expiry_ms: u64,
+    /// Entries that are older versions below a newer version of the same
+    /// user key in the file (kept for a snapshot, or not droppable when the
+    /// file was written); `None` if unknown (files recorded before the count
+    /// existed), which a strategy must treat as "may have some".
+    pub num_shadowed: Option<u64>,
     /// A running compaction owns the file: a strategy must never pick it.
     pub being_compacted: bool,
 }
@@ -70,6 +75,15 @@ impl FileView {
         } else {
             self.num_tombstones as f64 / self.num_entries as f64
         }
+    }
+
+    /// Whether rewriting the file alone, with nothing older below it and no
+    /// snapshot alive, could not make it smaller: no tombstones, no TTL
+    /// entries (the view cannot tell whether any has expired; only the
+    /// latest expiry is recorded) and no shadowed versions (known to be
+    /// none, not unknown).
+    pub fn is_settled(&self) -> bool {
+        self.num_tombstones == 0 && self.num_expiring == 0 && self.num_shadowed == Some(0)
     }
 
     /// Whether every entry is a TTL entry that has expired at `now_ms`

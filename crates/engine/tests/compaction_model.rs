@@ -649,7 +649,13 @@ fn leveled_matches_the_model_while_compacting() {
 #[test]
 fn size_tiered_matches_the_model_while_compacting() {
     let totals = run_cases(Strat::SizeTiered, 128, 0x5349_5a45);
-    assert!(count(&totals, "size_tiered_bucket") > 0, "{totals:?}");
+    // Run-count merges (runs of any sizes) are checked against the model too.
+    for reason in ["size_tiered_bucket", "run_count"] {
+        assert!(
+            count(&totals, reason) > 0,
+            "no {reason} compaction: {totals:?}"
+        );
+    }
     assert!(count(&totals, "manual") > 0, "{totals:?}");
 }
 

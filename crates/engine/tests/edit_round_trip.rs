@@ -28,7 +28,8 @@ proptest! {
         let len = bytes.len();
         bytes.extend_from_slice(&tail);
         let mut r = SliceReader::new(&bytes);
-        let decoded = FileMetadata::decode_from(&mut r, Path::new("M"), 0).unwrap();
+        let with_shadowed = meta.num_shadowed.is_some();
+        let decoded = FileMetadata::decode_from(&mut r, with_shadowed, Path::new("M"), 0).unwrap();
         prop_assert_eq!(decoded, meta);
         prop_assert_eq!(r.position(), len);
     }

@@ -41,6 +41,11 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     counters.log_number = Some(12);
     counters.next_file_number = Some(13);
     counters.last_seqno = Some(4_000);
+    // A file recorded before the shadowed-version count existed: tag 5.
+    let mut old_addition = VersionEdit::new();
+    let mut unknown = common::meta(3, 2, 8);
+    unknown.num_shadowed = None;
+    old_addition.add_file(0, unknown);
     vec![
         ("empty", Vec::new()),
         ("counters", counters.encode()),
@@ -48,6 +53,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("move", history[1].0.encode()),
         ("remove", history[2].0.encode()),
         ("snapshot", snapshot.encode()),
+        ("added-tag-5", old_addition.encode()),
     ]
 }
 

@@ -439,6 +439,7 @@ fn hand_made_dir(
         num_tombstones: p.num_deletions,
         num_expiring: p.num_expiring,
         max_expiry_ms: p.max_expiry_ms,
+        num_shadowed: p.num_shadowed,
     };
     let mut edit = VersionEdit::new();
     edit.log_number = Some(3);

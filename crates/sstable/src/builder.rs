@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use strata_core::key::split_encoded;
 use strata_core::{
     Error, ExpiringValue, InternalKey, InternalKeyRef, MAX_KEY_SIZE, Result, ValueKind,
     WritableFile, compare_internal_keys,
@@ -82,6 +83,7 @@ impl TableBuilder {
             restart_interval: options.restart_interval as u64,
             bloom_bits_per_key: u64::from(options.bloom_bits_per_key),
             compression: options.compression,
+            num_shadowed: Some(0),
             ..TableProperties::default()
         };
         let path: PathBuf = path.into();
@@ -177,7 +179,10 @@ impl TableBuilder {
         if let Some(filter) = &mut self.filter {
             filter.add(parsed.user_key);
         }
-        self.record_stats(parsed, value.len(), expiry);
+        // Keys arrive in order: the versions of a user key are consecutive.
+        let shadows =
+            self.first_key.is_some() && split_encoded(&self.last_key).0 == parsed.user_key;
+        self.record_stats(parsed, value.len(), expiry, shadows);
         if self.first_key.is_none() {
             self.first_key = Some(key.to_vec());
         }
@@ -190,8 +195,18 @@ impl TableBuilder {
         Ok(())
     }
 
-    fn record_stats(&mut self, key: InternalKeyRef<'_>, value_len: usize, expiry: Option<u64>) {
+    /// `shadowed`: the entry's user key equals the previous entry's.
+    fn record_stats(
+        &mut self,
+        key: InternalKeyRef<'_>,
+        value_len: usize,
+        expiry: Option<u64>,
+        shadowed: bool,
+    ) {
         let p = &mut self.props;
+        if shadowed {
+            p.num_shadowed = Some(p.num_shadowed.unwrap_or(0) + 1);
+        }
         if p.num_entries == 0 {
             p.min_seqno = key.seqno;
             p.max_seqno = key.seqno;

@@ -1,19 +1,22 @@
 //! [`TableProperties`]: statistics about a table, stored in its properties
 //! block so compaction can plan without reading data blocks.
 //!
-//! Encoding (version 1), inside the block:
+//! Encoding (version 2), inside the block:
 //!
 //! ```text
-//! version            varint32 (= 1)
+//! version            varint32 (= 2; 1 is still read)
 //! 18 × varint64      num_entries, num_deletions, num_expiring, num_data_blocks,
 //!                    raw_key_bytes, raw_value_bytes, data_size, index_size,
 //!                    filter_size, min_seqno, max_seqno, min_time_ms,
 //!                    max_time_ms, max_expiry_ms, block_size, restart_interval,
-//!                    bloom_bits_per_key, reserved (0)
+//!                    bloom_bits_per_key, num_shadowed
 //! compression        u8 (CompressionType discriminant)
 //! smallest_key       u8 present flag (0/1), then varint64 length ‖ encoded internal key if 1
 //! largest_key        same
 //! ```
+//!
+//! Version 1 is the same layout with the last number reserved (written as
+//! 0): such a table's `num_shadowed` is unknown (`None`), not 0.
 //!
 //! The block must be consumed exactly; keys are present iff `num_entries > 0`.
 
@@ -24,8 +27,12 @@ use strata_core::{Error, InternalKey, Result, SliceReader};
 
 use crate::options::CompressionType;
 
-/// Current properties encoding version.
-const PROPERTIES_VERSION: u32 = 1;
+/// Properties encoding versions; never reuse a number.
+/// 1: first release; the 18th number is reserved (0).
+/// 2: the 18th number is `num_shadowed`.
+const PROPERTIES_VERSION: u32 = 2;
+/// The oldest version still read.
+const PROPERTIES_VERSION_V1: u32 = 1;
 
 /// Statistics of one table. Read them with
 /// [`TableReader::properties`](crate::TableReader::properties); the builder
@@ -39,6 +46,11 @@ pub struct TableProperties {
     pub num_deletions: u64,
     /// Entries of kind `PutWithExpiry`.
     pub num_expiring: u64,
+    /// Entries whose user key equals the previous entry's: older versions
+    /// of a key kept below a newer one (for a snapshot, or because a merge
+    /// could not drop them). `None` for a table written before properties
+    /// version 2, whose count is unknown.
+    pub num_shadowed: Option<u64>,
     /// Data blocks.
     pub num_data_blocks: u64,
     /// Sum of user key lengths over all entries.
@@ -114,7 +126,8 @@ impl TableProperties {
             self.block_size,
             self.restart_interval,
             self.bloom_bits_per_key,
-            0,
+            // Only a version-1 table lacks the count, and it is never re-encoded.
+            self.num_shadowed.unwrap_or(0),
         ]
     }
 
@@ -128,7 +141,7 @@ impl TableProperties {
         let bad = |reason: &str| Error::corruption(file, offset, format!("properties: {reason}"));
         let mut r = SliceReader::new(src);
         let version = r.varint32().ok_or_else(|| bad("truncated version"))?;
-        if version != PROPERTIES_VERSION {
+        if version != PROPERTIES_VERSION && version != PROPERTIES_VERSION_V1 {
             return Err(bad(&format!("unknown version {version}")));
         }
         let mut n = [0u64; 18];
@@ -172,12 +185,14 @@ impl TableProperties {
             block_size,
             restart_interval,
             bloom_bits_per_key,
-            _reserved,
+            shadowed_or_reserved,
         ] = n;
+        let num_shadowed = (version >= PROPERTIES_VERSION).then_some(shadowed_or_reserved);
         let props = Self {
             num_entries,
             num_deletions,
             num_expiring,
+            num_shadowed,
             num_data_blocks,
             raw_key_bytes,
             raw_value_bytes,
@@ -201,9 +216,12 @@ impl TableProperties {
             (None, None) => props.num_entries == 0,
             _ => false,
         };
+        // The first entry has no predecessor: at most `num_entries - 1` are shadowed.
+        let shadowed_fits = num_shadowed.is_none_or(|n| n < num_entries.max(1));
         if !consistent
             || num_deletions.saturating_add(num_expiring) > num_entries
             || num_data_blocks > num_entries
+            || !shadowed_fits
         {
             return Err(bad("inconsistent fields"));
         }
@@ -221,6 +239,7 @@ mod tests {
             num_entries: 10,
             num_deletions: 2,
             num_expiring: 1,
+            num_shadowed: Some(4),
             num_data_blocks: 3,
             raw_key_bytes: 100,
             raw_value_bytes: 1000,
@@ -243,13 +262,57 @@ mod tests {
 
     #[test]
     fn round_trip_full_and_empty() {
-        for p in [sample(), TableProperties::default()] {
+        let empty = TableProperties {
+            num_shadowed: Some(0),
+            ..TableProperties::default()
+        };
+        for p in [sample(), empty] {
             let mut buf = Vec::new();
             p.encode_into(&mut buf);
             assert_eq!(
                 TableProperties::decode_from(&buf, Path::new("p"), 0).unwrap(),
                 p
             );
+        }
+    }
+
+    #[test]
+    fn version_1_reads_with_an_unknown_shadowed_count() {
+        let mut buf = Vec::new();
+        sample().encode_into(&mut buf);
+        assert_eq!(buf[0], 2);
+        // Version 1: same layout, the 18th number reserved (its value ignored).
+        buf[0] = 1;
+        let p = TableProperties::decode_from(&buf, Path::new("p"), 0).unwrap();
+        assert_eq!(p.num_shadowed, None);
+        assert_eq!(
+            p,
+            TableProperties {
+                num_shadowed: None,
+                ..sample()
+            }
+        );
+        buf[0] = 3;
+        assert!(TableProperties::decode_from(&buf, Path::new("p"), 0).is_err());
+    }
+
+    #[test]
+    fn more_shadowed_entries_than_entries_after_the_first_is_corruption() {
+        for (entries, shadowed, ok) in [(10, 9, true), (10, 10, false), (0, 0, true)] {
+            let mut p = if entries == 0 {
+                TableProperties {
+                    num_shadowed: Some(0),
+                    ..TableProperties::default()
+                }
+            } else {
+                sample()
+            };
+            p.num_entries = entries;
+            p.num_shadowed = Some(shadowed);
+            let mut buf = Vec::new();
+            p.encode_into(&mut buf);
+            let got = TableProperties::decode_from(&buf, Path::new("p"), 0);
+            assert_eq!(got.is_ok(), ok, "{entries} entries, {shadowed} shadowed");
         }
     }
 

@@ -322,7 +322,7 @@ fn properties_that_disagree_with_the_data_are_corruption_though_the_table_opens(
     let props = inspect(&bytes).unwrap().footer().properties;
     // Layout: version varint (1) then num_entries varint.
     forge_block(&mut bytes, props.offset, props.size, |b| {
-        assert_eq!(b[..2], [1, n as u8]);
+        assert_eq!(b[..2], [2, n as u8]);
         b[1] = (n - 1) as u8;
     });
     // A reader trusts the properties (its checksum is valid) ...
@@ -336,6 +336,52 @@ fn properties_that_disagree_with_the_data_are_corruption_though_the_table_opens(
         }
         e => panic!("{e}"),
     }
+}
+
+/// Offset of the 18th number (`num_shadowed`) in a properties block.
+fn num_shadowed_offset(block: &[u8]) -> usize {
+    let mut at = 1; // the version varint (one byte)
+    for _ in 0..17 {
+        while block[at] & 0x80 != 0 {
+            at += 1;
+        }
+        at += 1;
+    }
+    at
+}
+
+#[test]
+fn a_wrong_shadowed_count_is_corruption_and_version_1_has_none_to_check() {
+    // 30 user keys with 1 to 3 versions each: 30 shadowed versions.
+    let data = common::sample_entries(30, 8);
+    let (bytes, summary) = common::build_bytes(&data, TableOptions::default());
+    assert_eq!(summary.properties.num_shadowed, Some(30));
+    let props = inspect(&bytes).unwrap().footer().properties;
+
+    let mut forged = bytes.clone();
+    forge_block(&mut forged, props.offset, props.size, |b| {
+        let at = num_shadowed_offset(b);
+        assert_eq!(b[at], 30);
+        b[at] = 29;
+    });
+    match verify(&forged).unwrap_err() {
+        Error::Corruption { offset, reason, .. } => {
+            assert_eq!(offset, props.offset);
+            assert!(reason.contains("num_shadowed"), "{reason}");
+        }
+        e => panic!("{e}"),
+    }
+
+    // Properties version 1 (the number reserved): unknown, not checked.
+    let mut old = bytes;
+    forge_block(&mut old, props.offset, props.size, |b| {
+        b[0] = 1;
+        let at = num_shadowed_offset(b);
+        b[at] = 0;
+    });
+    verify(&old).unwrap();
+    let table = common::open_bytes(old, None).unwrap();
+    assert_eq!(table.properties().num_shadowed, None);
 }
 
 #[test]
@@ -403,8 +449,18 @@ fn bytes_between_blocks_that_no_checksum_covers_are_corruption() {
 
 #[test]
 fn checked_in_fixtures_verify_as_expected() {
-    let fixtures: [(&str, &[u8], bool); 6] = [
+    let fixtures: [(&str, &[u8], bool); 8] = [
         ("v1-tiny", include_bytes!("fixtures/v1-tiny.sst"), true),
+        (
+            "v1-props2-tiny",
+            include_bytes!("fixtures/v1-props2-tiny.sst"),
+            true,
+        ),
+        (
+            "v1-props2-multi-block-lz4",
+            include_bytes!("fixtures/v1-props2-multi-block-lz4.sst"),
+            true,
+        ),
         (
             "v1-multi-block-lz4",
             include_bytes!("fixtures/v1-multi-block-lz4.sst"),

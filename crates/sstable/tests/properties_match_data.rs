@@ -23,6 +23,12 @@ fn properties_round_trip_and_match_the_data() {
     assert_eq!(p.num_entries, data.len() as u64);
     assert_eq!(p.num_deletions, count(ValueKind::Delete));
     assert_eq!(p.num_expiring, count(ValueKind::PutWithExpiry));
+    // Versions below a newer one of the same user key (1 to 3 per key here).
+    let shadowed = data
+        .windows(2)
+        .filter(|w| w[0].0.user_key == w[1].0.user_key);
+    assert_eq!(p.num_shadowed, Some(shadowed.count() as u64));
+    assert!(p.num_shadowed > Some(0));
     assert_eq!(
         p.raw_key_bytes,
         data.iter()

@@ -102,6 +102,30 @@ fn the_current_window_is_size_tiered() {
     );
 }
 
+/// The current window, size-tiered, follows the run-count rule too: runs of
+/// odd sizes that no bucket can merge do not pile up there.
+#[test]
+fn the_current_window_bounds_its_run_count() {
+    let s =
+        TimeWindow::default().size_tiered(SizeTiered::default().min_threshold(2).max_threshold(3));
+    // Newest first, all in hour 5: 10, 1, 10, 1 MiB.
+    let mut files: Vec<FileView> = (1..=4).map(|n| at(n, 5, "a", "z")).collect();
+    for (f, mib) in files.iter_mut().zip([1, 10, 1, 10]) {
+        f.size = mib << 20;
+    }
+    let (inputs, reason) = merge(s.pick(&tw_view(files.clone(), 5)));
+    assert_eq!(reason, PickReason::RunCount);
+    assert_eq!(inputs.len(), 2);
+    assert!(s.scores(&tw_view(files.clone(), 5))[0] >= 1.0);
+    // Three runs: within max_threshold, nothing to do.
+    assert_eq!(s.pick(&tw_view(files[1..].to_vec(), 5)), None);
+    // Closed, the window merges as before: its oldest max_threshold files.
+    assert_eq!(
+        merge(s.pick(&tw_view(files, 6))),
+        (vec![3, 2, 1], PickReason::WindowClosed)
+    );
+}
+
 #[test]
 fn expired_files_are_dropped_first() {
     let s = TimeWindow::default();
@@ -190,8 +214,11 @@ proptest! {
     /// Every pick is sound; drops are of fully expired files; merges are
     /// L0 → L0 within one window.
     #[test]
-    fn picks_are_sound_on_random_views(v in arb_view(), hours in 1u64..4) {
-        let s = TimeWindow::default().window_ms(hours * HOUR);
+    fn picks_are_sound_on_random_views(v in arb_view(), hours in 1u64..4, max in 2usize..12) {
+        // max_threshold below 10 (arb_view's most L0 files) lets the
+        // run-count rule act.
+        let tiered = SizeTiered::default().min_threshold(2).max_threshold(max);
+        let s = TimeWindow::default().window_ms(hours * HOUR).size_tiered(tiered);
         // Without TTL too, so merges get their turn.
         let mut no_ttl = v.clone();
         no_ttl.levels.iter_mut().flatten().for_each(|f| f.num_expiring = 0);

@@ -66,6 +66,7 @@ pub(crate) fn levels_view(version: &Version, busy: &HashSet<u64>, now_ms: u64) -
                         num_tombstones: m.num_tombstones,
                         num_expiring: m.num_expiring,
                         max_expiry_ms: m.max_expiry_ms,
+                        num_shadowed: m.num_shadowed,
                         being_compacted: busy.contains(&m.number),
                     }
                 })

@@ -83,6 +83,7 @@ pub(crate) fn table_metadata(number: u64, summary: &TableSummary) -> Option<File
         num_tombstones: p.num_deletions,
         num_expiring: p.num_expiring,
         max_expiry_ms: p.max_expiry_ms,
+        num_shadowed: p.num_shadowed,
     })
 }
 

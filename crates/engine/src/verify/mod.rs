@@ -284,12 +284,22 @@ fn disagreement(meta: &FileMetadata, p: &strata_sstable::TableProperties) -> Opt
             meta.max_time_ms,
         ),
     ];
-    numbers
+    let differs = numbers
         .into_iter()
         .find(|(_, table, manifest)| table != manifest)
         .map(|(name, table, manifest)| {
             format!("{name} is {table} in the table, {manifest} in the manifest")
-        })
+        });
+    if differs.is_some() {
+        return differs;
+    }
+    // A file recorded by an older manifest edit (tag 5) has no count to compare.
+    match (p.num_shadowed, meta.num_shadowed) {
+        (table, Some(manifest)) if table != Some(manifest) => Some(format!(
+            "shadowed versions {table:?} in the table, {manifest} in the manifest"
+        )),
+        _ => None,
+    }
 }
 
 /// A file no check above covered: a leftover of strata's, or a foreign file.

@@ -21,7 +21,11 @@ mod tag {
     pub(super) const NEXT_FILE_NUMBER: u32 = 2;
     pub(super) const LAST_SEQNO: u32 = 3;
     pub(super) const REMOVED_FILE: u32 = 4;
+    /// An added file whose shadowed-version count is unknown (written by an
+    /// older version for every addition; now only for such files).
     pub(super) const ADDED_FILE: u32 = 5;
+    /// An added file: tag 5's payload plus its shadowed-version count.
+    pub(super) const ADDED_FILE_V2: u32 = 6;
 }
 
 /// A change to the live files and counters, applied atomically.
@@ -80,7 +84,11 @@ impl VersionEdit {
             put_varint64(dst, number);
         }
         for (level, meta) in &self.added_files {
-            put_varint32(dst, tag::ADDED_FILE);
+            let t = match meta.num_shadowed {
+                Some(_) => tag::ADDED_FILE_V2,
+                None => tag::ADDED_FILE,
+            };
+            put_varint32(dst, t);
             put_varint32(dst, u32::from(*level));
             meta.encode_into(dst);
         }
@@ -140,9 +148,10 @@ impl VersionEdit {
                         .ok_or_else(|| bad("truncated removed file number".into()))?;
                     edit.removed_files.push((level, number));
                 }
-                tag::ADDED_FILE => {
+                tag::ADDED_FILE | tag::ADDED_FILE_V2 => {
                     let level = decode_level(&mut r).map_err(bad)?;
-                    let meta = FileMetadata::decode_from(&mut r, file, offset)?;
+                    let with_shadowed = t == tag::ADDED_FILE_V2;
+                    let meta = FileMetadata::decode_from(&mut r, with_shadowed, file, offset)?;
                     edit.added_files.push((level, meta));
                 }
                 unknown => return Err(bad(format!("unknown tag {unknown}"))),
@@ -179,6 +188,7 @@ mod tests {
             num_tombstones: 1,
             num_expiring: 0,
             max_expiry_ms: 0,
+            num_shadowed: Some(1),
         }
     }
 
@@ -207,7 +217,7 @@ mod tests {
     fn rejects_unknown_tag_duplicate_scalar_and_bad_level() {
         for bytes in [
             vec![0u8],              // tag 0 is never used
-            vec![6, 0],             // unknown tag
+            vec![7, 0],             // unknown tag
             vec![1, 1, 1, 2],       // log number twice
             vec![4, 7, 1],          // removed from level 7
             vec![4, 0x80, 0x02, 1], // level 256 does not fit u8
@@ -222,6 +232,28 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_an_unknown_shadowed_count_round_trips_as_tag_5() {
+        let mut known = VersionEdit::new();
+        known.add_file(1, meta(8));
+        let mut unknown = VersionEdit::new();
+        unknown.add_file(
+            1,
+            FileMetadata {
+                num_shadowed: None,
+                ..meta(8)
+            },
+        );
+        let (known_bytes, unknown_bytes) = (known.encode(), unknown.encode());
+        assert_eq!(known_bytes[0], 6);
+        assert_eq!(unknown_bytes[0], 5);
+        // Tag 6 is tag 5's payload plus the count (one byte here).
+        assert_eq!(known_bytes[1..known_bytes.len() - 1], unknown_bytes[1..]);
+        assert_eq!(known_bytes.last(), Some(&1));
+        assert_eq!(decode(&known_bytes).unwrap(), known);
+        assert_eq!(decode(&unknown_bytes).unwrap(), unknown);
+    }
+
+    #[test]
     fn rejects_metadata_breaking_invariants() {
         let mut bad = meta(2);
         bad.num_tombstones = 4;
@@ -233,6 +265,19 @@ mod tests {
         std::mem::swap(&mut swapped.smallest, &mut swapped.largest);
         let mut e = VersionEdit::new();
         e.add_file(0, swapped);
+        assert!(decode(&e.encode()).unwrap_err().is_corruption());
+
+        // 3 entries: at most 2 can sit below a newer version of their key.
+        let mut e = VersionEdit::new();
+        e.add_file(
+            0,
+            FileMetadata {
+                num_shadowed: Some(2),
+                ..meta(2)
+            },
+        );
+        assert!(decode(&e.encode()).is_ok());
+        e.added_files[0].1.num_shadowed = Some(3);
         assert!(decode(&e.encode()).unwrap_err().is_corruption());
     }
 
@@ -279,12 +324,35 @@ mod golden {
                 num_tombstones: 1,
                 num_expiring: 2,
                 max_expiry_ms: 3000,
+                num_shadowed: Some(3),
             },
         );
         e
     }
 
     const EXAMPLE_HEX: &str = concat!(
+        "0104",
+        "0205",
+        "030a",
+        "040002",
+        "0601",
+        "03",
+        "8020",
+        "09",
+        "61",
+        "0107000000000000",
+        "09",
+        "63",
+        "0009000000000000",
+        "010a",
+        "e807d00f",
+        "0a01",
+        "02b817",
+        "03",
+    );
+
+    /// The same edit as an older writer recorded it: tag 5, no shadowed count.
+    const EXAMPLE_TAG_5_HEX: &str = concat!(
         "0104",
         "0205",
         "030a",
@@ -314,5 +382,18 @@ mod golden {
         assert_eq!(hex(&bytes), EXAMPLE_HEX);
         let decoded = VersionEdit::decode_from(&bytes, Path::new("M"), 0).unwrap();
         assert_eq!(decoded, example_edit());
+    }
+
+    #[test]
+    fn tag_5_example_decodes_with_an_unknown_count_and_re_encodes_as_tag_5() {
+        let bytes: Vec<u8> = (0..EXAMPLE_TAG_5_HEX.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&EXAMPLE_TAG_5_HEX[i..i + 2], 16).unwrap())
+            .collect();
+        let decoded = VersionEdit::decode_from(&bytes, Path::new("M"), 0).unwrap();
+        let mut expected = example_edit();
+        expected.added_files[0].1.num_shadowed = None;
+        assert_eq!(decoded, expected);
+        assert_eq!(hex(&decoded.encode()), EXAMPLE_TAG_5_HEX);
     }
 }

@@ -1,7 +1,8 @@
 //! [`FileMetadata`]: what the manifest records about one SST file.
 //!
 //! Compaction strategies plan from this alone (level, size, key range, seqno
-//! range, time range, tombstone count), without opening the table.
+//! range, time range, tombstone and shadowed-version counts), without
+//! opening the table.
 
 use std::path::Path;
 
@@ -12,8 +13,9 @@ use strata_core::{Error, InternalKey, MAX_KEY_SIZE, MAX_SEQNO, Result, SeqNo, Sl
 ///
 /// Invariants (checked by [`FileMetadata::validate`] and on decode):
 /// `smallest <= largest` (internal-key order), `min_seqno <= max_seqno <=
-/// MAX_SEQNO`, `min_time_ms <= max_time_ms`, `num_tombstones <= num_entries`,
-/// user keys at most [`MAX_KEY_SIZE`] bytes.
+/// MAX_SEQNO`, `min_time_ms <= max_time_ms`, `num_tombstones + num_expiring
+/// <= num_entries`, `num_shadowed < num_entries` (when known and
+/// `num_entries > 0`), user keys at most [`MAX_KEY_SIZE`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMetadata {
     /// The file number: the table lives in `NNNNNN.sst`.
@@ -41,6 +43,10 @@ pub struct FileMetadata {
     /// The latest expiry among them, unix milliseconds (0 if none): once it
     /// has passed and every entry is expiring, the whole file is dead.
     pub max_expiry_ms: u64,
+    /// Entries whose user key equals the previous entry's: older versions
+    /// below a newer one of the same key. `None` when unknown: a file
+    /// recorded by a manifest edit older than this field (tag 5).
+    pub num_shadowed: Option<u64>,
 }
 
 impl FileMetadata {
@@ -75,6 +81,15 @@ impl FileMetadata {
                 self.num_tombstones, self.num_expiring, self.num_entries
             ));
         }
+        // The first entry has no predecessor to shadow it.
+        if let Some(shadowed) = self.num_shadowed
+            && shadowed >= self.num_entries.max(1)
+        {
+            return Err(format!(
+                "file {n}: {shadowed} shadowed versions but {} entries",
+                self.num_entries
+            ));
+        }
         if self.smallest.user_key.len() > MAX_KEY_SIZE || self.largest.user_key.len() > MAX_KEY_SIZE
         {
             return Err(format!(
@@ -84,7 +99,9 @@ impl FileMetadata {
         Ok(())
     }
 
-    /// Appends the encoding (see `docs/format.md`, "Manifest and CURRENT").
+    /// Appends the encoding (see `docs/format.md`, "Manifest and CURRENT"):
+    /// the fields of a tag-5 addition, then `num_shadowed` if it is known
+    /// (the caller writes tag 6 then, tag 5 otherwise).
     pub fn encode_into(&self, dst: &mut Vec<u8>) {
         put_varint64(dst, self.number);
         put_varint64(dst, self.size);
@@ -102,16 +119,26 @@ impl FileMetadata {
         ] {
             put_varint64(dst, v);
         }
+        if let Some(shadowed) = self.num_shadowed {
+            put_varint64(dst, shadowed);
+        }
     }
 
-    /// Decodes one `FileMetadata` from `r` and validates it.
+    /// Decodes one `FileMetadata` from `r` and validates it: with
+    /// `num_shadowed` (the payload of tag 6) if `with_shadowed`, else (tag 5)
+    /// with the count unknown.
     ///
     /// `file` and `offset` (the manifest record's offset) name the record in errors.
     ///
     /// # Errors
     /// [`Error::Corruption`] if the bytes are short, a key does not decode, or
     /// an invariant is broken.
-    pub fn decode_from(r: &mut SliceReader<'_>, file: &Path, offset: u64) -> Result<Self> {
+    pub fn decode_from(
+        r: &mut SliceReader<'_>,
+        with_shadowed: bool,
+        file: &Path,
+        offset: u64,
+    ) -> Result<Self> {
         let at = r.position();
         let bad = |what: &str| {
             Error::corruption(
@@ -146,6 +173,14 @@ impl FileMetadata {
             num_expiring,
             max_expiry_ms,
         ] = nums;
+        let num_shadowed = if with_shadowed {
+            Some(
+                r.varint64()
+                    .ok_or_else(|| bad("truncated shadowed count"))?,
+            )
+        } else {
+            None
+        };
         let meta = Self {
             number,
             size,
@@ -159,6 +194,7 @@ impl FileMetadata {
             num_tombstones,
             num_expiring,
             max_expiry_ms,
+            num_shadowed,
         };
         meta.validate().map_err(|reason| bad(&reason))?;
         Ok(meta)

@@ -214,6 +214,7 @@ mod tests {
             num_tombstones: 0,
             num_expiring: 0,
             max_expiry_ms: 0,
+            num_shadowed: Some(0),
         }
     }
 

@@ -32,6 +32,7 @@ pub fn meta(number: u64, lo: u32, hi: u32) -> FileMetadata {
         num_tombstones: 5,
         num_expiring: 0,
         max_expiry_ms: 0,
+        num_shadowed: Some(3),
     }
 }
 
@@ -120,9 +121,10 @@ pub fn any_meta() -> impl Strategy<Value = FileMetadata> {
         (0..=MAX_SEQNO, 0..=MAX_SEQNO, kind(), kind()),
         (any::<u64>(), any::<u64>()),
         (any::<u64>(), any::<u64>()),
+        proptest::option::of(any::<u64>()),
     )
         .prop_map(
-            |(number, size, k1, k2, (s1, s2, kd1, kd2), (t1, t2), (c1, c2))| {
+            |(number, size, k1, k2, (s1, s2, kd1, kd2), (t1, t2), (c1, c2), shadowed)| {
                 let a = InternalKey::new(k1, s1, kd1);
                 let b = InternalKey::new(k2, s2, kd2);
                 let (smallest, largest) = if a <= b { (a, b) } else { (b, a) };
@@ -139,6 +141,8 @@ pub fn any_meta() -> impl Strategy<Value = FileMetadata> {
                     num_tombstones: c1.min(c2),
                     num_expiring: (c1.max(c2) - c1.min(c2)) / 2,
                     max_expiry_ms: t1 ^ t2,
+                    // Unknown (a tag-5 file) or below the entry count.
+                    num_shadowed: shadowed.map(|n| n % c1.max(c2).max(1)),
                 }
             },
         )

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use strata_core::key::split_encoded;
 use strata_core::{
     Error, ExpiringValue, FileSystem, InternalKey, InternalKeyRef, Result, ValueKind,
     compare_internal_keys,
@@ -118,7 +119,8 @@ impl TableInspector {
                     ),
                     ValueKind::Put | ValueKind::Delete => None,
                 };
-                tally.add(key, value.len(), expiry);
+                let shadows = tally.entries > 0 && split_encoded(&previous).0 == key.user_key;
+                tally.add(key, value.len(), expiry, shadows);
                 previous.clear();
                 previous.extend_from_slice(encoded);
                 in_block += 1;
@@ -246,6 +248,15 @@ impl TableInspector {
                 return Err(bad(format!("{name} is {recorded}, the data gives {found}")));
             }
         }
+        // Unknown (`None`) in a version-1 table: nothing to check.
+        if let Some(recorded) = p.num_shadowed
+            && recorded != tally.shadowed
+        {
+            return Err(bad(format!(
+                "num_shadowed is {recorded}, the data gives {}",
+                tally.shadowed
+            )));
+        }
         if p.smallest_key != tally.smallest {
             return Err(bad(format!(
                 "smallest key is {:?}, the data's is {:?}",
@@ -281,6 +292,7 @@ struct Tally {
     entries: u64,
     deletions: u64,
     expiring: u64,
+    shadowed: u64,
     key_bytes: u64,
     value_bytes: u64,
     data_bytes: u64,
@@ -292,7 +304,15 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, key: InternalKeyRef<'_>, value_len: usize, expiry: Option<u64>) {
+    /// `shadowed`: the entry's user key equals the previous entry's.
+    fn add(
+        &mut self,
+        key: InternalKeyRef<'_>,
+        value_len: usize,
+        expiry: Option<u64>,
+        shadowed: bool,
+    ) {
+        self.shadowed += u64::from(shadowed);
         if self.entries == 0 {
             self.smallest = Some(key.to_owned());
             self.min_seqno = key.seqno;

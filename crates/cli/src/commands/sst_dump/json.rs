@@ -93,6 +93,7 @@ fn header(t: &TableInspector) -> Map<String, Value> {
             "entries": p.num_entries,
             "deletions": p.num_deletions,
             "expiring": p.num_expiring,
+            "shadowed": p.num_shadowed,
             "data_blocks": p.num_data_blocks,
             "smallest_key": key(&p.smallest_key),
             "largest_key": key(&p.largest_key),

@@ -83,6 +83,13 @@ fn header_text(t: &TableInspector) -> String {
             p.num_entries, p.num_deletions, p.num_expiring
         ),
     ));
+    // Older versions below a newer one of the same key; a table written
+    // before properties version 2 did not count them.
+    let shadowed = p.num_shadowed.map_or_else(
+        || "unknown (properties version 1)".into(),
+        |n| format!("{n} older versions of keys"),
+    );
+    s.push_str(&line("shadowed", shadowed));
     s.push_str(&line("data blocks", p.num_data_blocks.to_string()));
     let key = |k: &Option<InternalKey>| k.as_ref().map_or("none".into(), key_text);
     s.push_str(&line("smallest key", key(&p.smallest_key)));
