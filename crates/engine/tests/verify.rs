@@ -397,7 +397,8 @@ fn after_a_power_loss_verify_finds_no_problem_on_a_simulated_disk() {
 
 /// A directory written by hand on a simulated disk: one table (entries
 /// `a`..`e`, seqnos 1..=5) recorded in the manifest by `meta_of`, and WALs
-/// 3 and 4 holding the given batches `(base seqno, ops)`.
+/// 3 and 4 holding the given batches `(base seqno, ops)` (WAL 3, which the
+/// manifest's log number names, is created empty if not given).
 fn hand_made_dir(
     meta_of: impl FnOnce(strata::manifest::FileMetadata) -> strata::manifest::FileMetadata,
     wals: &[(u64, &[(u64, usize)])],
@@ -461,6 +462,10 @@ fn hand_made_dir(
             log.add_record(batch.as_bytes()).unwrap();
         }
         log.sync().unwrap();
+    }
+    // The manifest's log number names WAL 3: a whole directory has it.
+    if !wals.iter().any(|(n, _)| *n == 3) {
+        fs.create(&dir.join("000003.log")).unwrap().sync().unwrap();
     }
     (fs, dir)
 }

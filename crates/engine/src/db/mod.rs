@@ -55,9 +55,10 @@ impl Db {
     /// database in directory `path`.
     ///
     /// Recovery replays the WALs of writes not yet in a table into new L0
-    /// tables, drops a torn WAL tail (reported in [`Db::recovery_report`])
-    /// unless [`Options::recovery_mode`] is strict, and deletes files of
-    /// earlier runs that no manifest references.
+    /// tables, drops a torn WAL tail or torn last manifest edit (reported
+    /// in [`Db::recovery_report`]) unless [`Options::recovery_mode`] is
+    /// strict, and deletes files of earlier runs that no manifest
+    /// references.
     ///
     /// # Errors
     /// * [`Error::Locked`] if the directory is open elsewhere (in this
@@ -66,8 +67,10 @@ impl Db {
     ///   without `create_if_missing`, or an existing one with
     ///   `error_if_exists`;
     /// * [`Error::Corruption`] if the manifest, `CURRENT`, or a WAL is
-    ///   damaged beyond what a crash leaves, or a table the manifest names
-    ///   is missing;
+    ///   damaged beyond what a crash leaves (in strict mode: damaged at
+    ///   all), or a table the manifest names, or the WAL its log number
+    ///   names, is missing (a sign the manifest lost edits: replaying the
+    ///   rest would serve stale values);
     /// * [`Error::Io`] if the file system fails.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Self> {
         let opened = open::open(path.as_ref(), options)?;

@@ -23,8 +23,8 @@ use super::flush::write_table;
 use super::publish::Publisher;
 use super::shared::{BgState, Counters, ManifestSide, Shared, WriteTarget};
 use crate::manifest::{
-    CURRENT_FILE_NAME, FileMetadata, MAX_FILE_NUMBER, ManifestState, ManifestWriter, VersionEdit,
-    database_exists, recover,
+    CURRENT_FILE_NAME, FileMetadata, MAX_FILE_NUMBER, ManifestState, ManifestWriter,
+    RecoveredManifest, VersionEdit, database_exists, manifest_file_name, recover_with_mode,
 };
 use crate::options::Options;
 use crate::version::{MemSlot, TableCache, TableHandle, Version};
@@ -86,7 +86,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
                 dir.display()
             )));
         }
-        let recovered = recover(&*fs, dir)?;
+        // Strict mode refuses a torn last edit too.
+        let recovered = recover_with_mode(&*fs, dir, opts.recovery_mode)?;
+        check_needed_files(&*fs, dir, &recovered)?;
         report.manifest_torn_tail = recovered.torn_tail;
         recovered.state
     } else {
@@ -109,17 +111,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         report.created = true;
         ManifestState::new()
     };
-
-    for number in state.live_file_numbers() {
-        let path = table_path(dir, number);
-        if !fs.exists(&path)? {
-            return Err(Error::corruption(
-                path,
-                0,
-                "table named by the manifest is missing",
-            ));
-        }
-    }
 
     // No number on disk may be handed out again.
     let max_on_disk = on_disk.iter().map(|(_, f)| f.number()).max().unwrap_or(0);
@@ -260,6 +251,60 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         lock,
         report,
     })
+}
+
+/// Checks that the files the recovered state needs exist: its tables, and
+/// the WAL its log number names (the oldest one holding writes not yet in a
+/// table).
+///
+/// Both hold as long as the manifest is whole: a flush deletes the WALs
+/// below its new log number, and a compaction its inputs, only after its
+/// edit is synced. So a missing one means data is gone: the file was
+/// deleted, or the manifest lost the edits after which the file was no
+/// longer needed (damaged or cut). In the second case replaying the older
+/// history would serve stale values and delete the newer tables as
+/// leftovers, so open refuses. If the manifest's last edit was dropped as
+/// torn, that edit is the damage (a torn write is never synced, so nothing
+/// was deleted after it): the error names the manifest.
+fn check_needed_files(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    recovered: &RecoveredManifest,
+) -> Result<()> {
+    let state = &recovered.state;
+    let tables = state
+        .live_file_numbers()
+        .map(|n| (table_path(dir, n), "table named by the manifest"));
+    let wal = (
+        wal_path(dir, state.log_number()),
+        "WAL named by the manifest's log number",
+    );
+    for (path, what) in tables.chain(std::iter::once(wal)) {
+        if fs.exists(&path)? {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        return Err(match &recovered.torn_tail {
+            Some(torn) => Error::corruption(
+                dir.join(manifest_file_name(recovered.manifest_number)),
+                torn.offset,
+                format!(
+                    "damaged last edit ({}), not a torn write: the edits before it need {name}, which is gone, so it was synced",
+                    torn.reason
+                ),
+            ),
+            None => Error::corruption(
+                path,
+                0,
+                format!(
+                    "{what} is missing (deleted, or the manifest lost the edits after which it was no longer needed)"
+                ),
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The first file in a directory without `CURRENT` that may hold data: a

@@ -24,7 +24,7 @@ use strata_wal::RecoveryMode;
 
 pub use report::{FileKind, FileReport, FileStatus, VerifyReport};
 
-use crate::db::files::{DbFile, table_path};
+use crate::db::files::{DbFile, table_path, wal_path};
 use crate::manifest::{
     CURRENT_FILE_NAME, FileMetadata, RecoveredManifest, manifest_file_name, recover_with_mode,
 };
@@ -43,7 +43,9 @@ use crate::manifest::{
 ///    [`verify_table`](strata_sstable::verify_table) (every block's checksum, decoding, key order, index,
 ///    filter and properties against the data); its properties agree with
 ///    the manifest's record of it (key range, seqno range, counts, times).
-/// 3. Every WAL open would replay: record checksums, write batches decode,
+/// 3. The WAL the manifest's log number names exists (see
+///    [`Db::open`](crate::Db::open)), and every WAL open would replay:
+///    record checksums, write batches decode,
 ///    sequence numbers continue. A torn tail of the newest WAL holding
 ///    data is a warning (a crash leaves one; open drops it); damage in a
 ///    WAL that a later one continues, or damage followed by intact
@@ -113,6 +115,9 @@ pub fn verify_with_fs(fs: &dyn FileSystem, dir: &Path) -> Result<VerifyReport> {
                 DbFile::Wal(n) if n >= m.state.log_number() => Some(n),
                 _ => None,
             }));
+            if !wals.contains(&m.state.log_number()) {
+                report.push(missing_log(dir, m.state.log_number()));
+            }
         }
         None => {
             // The live set is unknown: check every table and WAL on its own.
@@ -238,6 +243,19 @@ fn check_live_table(fs: &dyn FileSystem, dir: &Path, level: u8, meta: &FileMetad
         Err(e) => report.status = status_of(&e),
     }
     report
+}
+
+/// The report for the WAL the manifest's log number names, missing. A flush
+/// deletes the WALs below its new log number only once its edit is synced,
+/// so while the manifest is whole that WAL exists: its absence means the
+/// manifest lost edits (cut at a record boundary, which replays cleanly) or
+/// the WAL was deleted. Open refuses both.
+fn missing_log(dir: &Path, number: u64) -> FileReport {
+    let status = FileStatus::Problem {
+        offset: None,
+        reason: "missing: the manifest's log number names it as the oldest live WAL (deleted, or the manifest lost later edits); open refuses this".into(),
+    };
+    FileReport::new(wal_path(dir, number), FileKind::Wal, status)
 }
 
 /// Checks a table whose manifest record is unknown.
