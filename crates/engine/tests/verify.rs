@@ -551,3 +551,23 @@ fn wal_damage_is_judged_as_open_judges_it() {
     assert!(offset.unwrap() > 0, "the second record");
     assert!(reason.contains("does not continue"), "{reason}");
 }
+
+/// Regression: a first open cut short before it installed `CURRENT` leaves
+/// an empty WAL and a manifest. Open accepts that directory (and creates
+/// the database); verify used to call it a problem ("open refuses it").
+#[test]
+fn verify_accepts_what_a_first_open_cut_short_leaves() {
+    use strata_core::{FaultFs, FileSystem, FsOp};
+    let fs = FaultFs::new();
+    let dir = PathBuf::from("/db");
+    fs.create_dir_all(&dir).unwrap();
+    let opts = Options::default().file_system(std::sync::Arc::new(fs.clone()));
+    fs.fail_nth(FsOp::Rename, 0);
+    assert!(Db::open(&dir, opts.clone()).is_err());
+    let report = strata::verify_with_fs(&fs, &dir).unwrap();
+    assert!(report.is_ok(), "{report}");
+    let current = report.file(&dir.join("CURRENT")).unwrap();
+    assert!(current.is_warning(), "{report}");
+    Db::open(&dir, opts).unwrap().close().unwrap();
+    assert!(strata::verify_with_fs(&fs, &dir).unwrap().is_ok());
+}

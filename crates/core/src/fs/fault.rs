@@ -8,17 +8,35 @@
 //!   [`FileSystem::sync_dir`] of each directory made durable (so a created or
 //!   renamed file whose directory was never synced disappears, as on Linux);
 //! * [`FaultFs::crash`] is a process kill: the OS keeps all appended data;
-//! * [`FaultFs::fail_nth`] fails the n-th future call of one operation,
-//!   [`FaultFs::fail_from`] every call from then on, and
-//!   [`FaultFs::tear_nth_append`] writes only a prefix of an append and fails.
+//! * [`FaultFs::inject`] fails calls of one operation (optionally only on
+//!   files whose name contains a string) once or from then on, with a chosen
+//!   error ([`FaultError`]: a generic injected error, `EIO` or `ENOSPC`);
+//!   [`FaultFs::fail_nth`], [`FaultFs::fail_from`] and
+//!   [`FaultFs::tear_nth_append`] (an append that writes only a prefix, then
+//!   fails) are shorthands;
+//! * [`FaultFs::halt`] / [`FaultFs::halt_at`] freeze the machine (now, or at
+//!   the n-th call of any operation), so that a crash or power loss can be
+//!   placed exactly between two calls;
+//! * [`FaultFs::set_capacity`] makes the disk full: see "Full disk" below;
+//! * [`FaultFs::trace_ops`] records every call (operation, path, failed or
+//!   not), so a test can tell in which phase of its workload call `i` fell.
 //!
 //! After `crash` or `power_loss`, handles opened before it fail every call:
 //! they belonged to the process that died. Locks are released.
 //!
+//! # Full disk
+//! With a capacity set, the bytes of every file that has a name (synced or
+//! not) count against it; removing a file frees its bytes at once (open
+//! handles are not tracked). An append that does not fit writes the bytes
+//! that fit (possibly none) and fails with `ENOSPC`, as a short `write(2)`
+//! followed by a failing one does; the writer thus sees a torn append.
+//! Nothing else is limited (creating, renaming and syncing never run out of
+//! space). Raising or lifting the capacity lets later appends succeed.
+//!
 //! Directories themselves are assumed durable once created. Cloning a
 //! `FaultFs` gives another handle to the same simulated disk.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +44,12 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::{FileSystem, LockGuard, RandomAccessFile, WritableFile};
+
+mod handles;
+mod inject;
+
+use handles::{MemLock, MemRandomAccess, MemWritable};
+pub use inject::{Fault, FaultError, TracedOp};
 
 /// The operations [`FaultFs`] counts and can fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,16 +80,6 @@ pub enum FsOp {
     Lock,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    /// Fail the call whose index (per op, counted from 0) is `at`.
-    Once { op: FsOp, at: u64 },
-    /// Fail every call with index `>= at`.
-    From { op: FsOp, at: u64 },
-    /// The append with index `at` writes `keep` bytes, then fails.
-    Tear { at: u64, keep: usize },
-}
-
 #[derive(Debug, Default)]
 struct Inode {
     data: Vec<u8>,
@@ -85,51 +99,79 @@ struct State {
     /// Bumped by every crash; handles from an older epoch are dead.
     epoch: u64,
     counts: HashMap<FsOp, u64>,
+    /// Calls of every operation so far.
+    total: u64,
     faults: Vec<Fault>,
     /// Set by [`FaultFs::halt`]: every call fails until [`FaultFs::restart`].
     halted: bool,
+    /// The call (by `total`) that halts the machine.
+    halt_at: Option<u64>,
+    /// Bytes the named files may hold in all; `None`: unlimited.
+    capacity: Option<u64>,
+    trace: Option<Vec<TracedOp>>,
 }
 
 enum Injected {
     None,
-    Fail,
+    Fail(FaultError),
     Tear(usize),
 }
 
 impl State {
-    /// Counts a call of `op` and tells whether a fault fires on it.
-    fn tick(&mut self, op: FsOp) -> Injected {
+    /// Counts a call of `op` on `paths` and tells whether a fault fires on it.
+    fn tick(&mut self, op: FsOp, paths: &[&Path]) -> Injected {
         if self.halted {
-            return Injected::Fail;
+            return Injected::Fail(FaultError::Injected);
         }
-        let count = self.counts.entry(op).or_insert(0);
-        let idx = *count;
-        *count += 1;
-        let hit = self.faults.iter().position(|f| match *f {
-            Fault::Once { op: o, at } => o == op && at == idx,
-            Fault::From { op: o, at } => o == op && idx >= at,
-            Fault::Tear { at, .. } => op == FsOp::Append && at == idx,
-        });
-        match hit.map(|i| self.faults[i]) {
-            None => Injected::None,
-            Some(Fault::From { .. }) => Injected::Fail,
-            Some(Fault::Once { .. }) => {
-                self.faults
-                    .retain(|f| !matches!(f, Fault::Once { op: o, at } if *o == op && *at == idx));
-                Injected::Fail
-            }
-            Some(Fault::Tear { keep, .. }) => {
-                self.faults
-                    .retain(|f| !matches!(f, Fault::Tear { at, .. } if *at == idx));
-                Injected::Tear(keep)
-            }
+        let index = self.total;
+        self.total += 1;
+        *self.counts.entry(op).or_insert(0) += 1;
+        let injected = if self.halt_at.is_some_and(|at| index >= at) {
+            self.halted = true;
+            self.halt_at = None;
+            Injected::Fail(FaultError::Injected)
+        } else {
+            self.fire(op, paths)
+        };
+        if let Some(trace) = &mut self.trace {
+            trace.push(TracedOp {
+                index,
+                op,
+                path: paths.first().map(|p| p.to_path_buf()).unwrap_or_default(),
+                failed: !matches!(injected, Injected::None),
+            });
         }
+        injected
     }
 
-    fn check(&mut self, op: FsOp) -> io::Result<()> {
-        match self.tick(op) {
+    /// Advances every fault matching the call; the first due one decides.
+    /// A one-shot fault that is due is spent, whether it decided or not.
+    fn fire(&mut self, op: FsOp, paths: &[&Path]) -> Injected {
+        let mut injected = Injected::None;
+        self.faults.retain_mut(|f| {
+            if !f.matches(op, paths) {
+                return true;
+            }
+            if f.skip > 0 {
+                f.skip -= 1;
+                return true;
+            }
+            if matches!(injected, Injected::None) {
+                injected = match f.tear {
+                    Some(keep) if op == FsOp::Append => Injected::Tear(keep),
+                    _ => Injected::Fail(f.error),
+                };
+            }
+            f.persistent
+        });
+        injected
+    }
+
+    fn check(&mut self, op: FsOp, paths: &[&Path]) -> io::Result<()> {
+        match self.tick(op, paths) {
             Injected::None => Ok(()),
-            _ => Err(injected_error(op)),
+            Injected::Fail(e) => Err(e.to_io_error(op)),
+            Injected::Tear(_) => Err(FaultError::Injected.to_io_error(op)),
         }
     }
 
@@ -146,10 +188,16 @@ impl State {
             .get_mut(&id)
             .ok_or_else(|| io::Error::other("simulated inode vanished"))
     }
-}
 
-fn injected_error(op: FsOp) -> io::Error {
-    io::Error::other(format!("injected fault in {op:?}"))
+    /// Bytes held by the files that have a name.
+    fn used_bytes(&self) -> u64 {
+        let named: HashSet<u64> = self.names.values().copied().collect();
+        named
+            .iter()
+            .filter_map(|id| self.inodes.get(id))
+            .map(|i| i.data.len() as u64)
+            .sum()
+    }
 }
 
 fn dead_handle() -> io::Error {
@@ -175,35 +223,45 @@ impl FaultFs {
         Self::default()
     }
 
+    /// Adds `fault`: from now on, the calls it names fail.
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().faults.push(fault);
+    }
+
     /// Fails the `n`-th future call of `op` (`n = 0`: the next one).
     pub fn fail_nth(&self, op: FsOp, n: u64) {
-        let mut s = self.state.lock();
-        let at = s.counts.get(&op).copied().unwrap_or(0) + n;
-        s.faults.push(Fault::Once { op, at });
+        self.inject(Fault::on(op).nth(n));
     }
 
     /// Fails every call of `op` from the `n`-th future one on.
     pub fn fail_from(&self, op: FsOp, n: u64) {
-        let mut s = self.state.lock();
-        let at = s.counts.get(&op).copied().unwrap_or(0) + n;
-        s.faults.push(Fault::From { op, at });
+        self.inject(Fault::on(op).nth(n).persistent());
     }
 
     /// The `n`-th future append writes only its first `keep` bytes, then fails.
     pub fn tear_nth_append(&self, n: u64, keep: usize) {
-        let mut s = self.state.lock();
-        let at = s.counts.get(&FsOp::Append).copied().unwrap_or(0) + n;
-        s.faults.push(Fault::Tear { at, keep });
+        let mut fault = Fault::on(FsOp::Append).nth(n);
+        fault.tear = Some(keep);
+        self.inject(fault);
     }
 
-    /// Removes every pending fault.
+    /// Removes every pending fault, and a pending [`FaultFs::halt_at`]. The
+    /// capacity stays: a full disk is no fault ([`FaultFs::set_capacity`]).
     pub fn clear_faults(&self) {
-        self.state.lock().faults.clear();
+        let mut s = self.state.lock();
+        s.faults.clear();
+        s.halt_at = None;
     }
 
     /// How many calls of `op` were made so far.
     pub fn op_count(&self, op: FsOp) -> u64 {
         self.state.lock().counts.get(&op).copied().unwrap_or(0)
+    }
+
+    /// How many calls of every operation were made so far (calls refused
+    /// while halted do not count).
+    pub fn op_total(&self) -> u64 {
+        self.state.lock().total
     }
 
     /// Simulates killing the process: appended data stays, open handles die,
@@ -213,6 +271,7 @@ impl FaultFs {
         s.epoch += 1;
         s.locks.clear();
         s.faults.clear();
+        s.halt_at = None;
     }
 
     /// Simulates a power cut: like [`FaultFs::crash`], and in addition every file
@@ -223,6 +282,7 @@ impl FaultFs {
         s.epoch += 1;
         s.locks.clear();
         s.faults.clear();
+        s.halt_at = None;
         s.names = s.durable_names.clone();
         for inode in s.inodes.values_mut() {
             let keep = inode.synced_len;
@@ -239,9 +299,49 @@ impl FaultFs {
         self.state.lock().halted = true;
     }
 
+    /// Halts the machine at the `n`-th future call of any operation (`0`:
+    /// the next): that call fails, and so does every later one, as after
+    /// [`FaultFs::halt`]. With [`FaultFs::op_total`] and a trace of a clean
+    /// run this places a crash exactly before any one call.
+    pub fn halt_at(&self, n: u64) {
+        let mut s = self.state.lock();
+        s.halt_at = Some(s.total + n);
+    }
+
+    /// True while the machine is halted.
+    pub fn is_halted(&self) -> bool {
+        self.state.lock().halted
+    }
+
     /// Undoes [`FaultFs::halt`].
     pub fn restart(&self) {
         self.state.lock().halted = false;
+    }
+
+    /// Limits the bytes all named files may hold together (`None`: no
+    /// limit); see "Full disk" in the module docs. A capacity below what
+    /// the files already hold refuses every non-empty append.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.state.lock().capacity = bytes;
+    }
+
+    /// Bytes the named files hold now, synced or not (what counts against
+    /// the capacity).
+    pub fn used_bytes(&self) -> u64 {
+        self.state.lock().used_bytes()
+    }
+
+    /// Starts (`true`, discarding an earlier trace) or stops recording every
+    /// call; see [`FaultFs::trace`].
+    pub fn trace_ops(&self, on: bool) {
+        self.state.lock().trace = on.then(Vec::new);
+    }
+
+    /// The calls recorded since [`FaultFs::trace_ops`] started, in order
+    /// (empty when not tracing). Calls refused while halted are not recorded,
+    /// except the one [`FaultFs::halt_at`] halted on.
+    pub fn trace(&self) -> Vec<TracedOp> {
+        self.state.lock().trace.clone().unwrap_or_default()
     }
 
     /// Current size of `path`, synced or not.
@@ -265,104 +365,10 @@ impl FaultFs {
     }
 }
 
-struct MemWritable {
-    state: Arc<Mutex<State>>,
-    inode: u64,
-    epoch: u64,
-    len: u64,
-}
-
-impl WritableFile for MemWritable {
-    fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut s = self.state.lock();
-        if s.epoch != self.epoch {
-            return Err(dead_handle());
-        }
-        let injected = s.tick(FsOp::Append);
-        let written = match injected {
-            Injected::None => data,
-            Injected::Fail => return Err(injected_error(FsOp::Append)),
-            Injected::Tear(keep) => &data[..keep.min(data.len())],
-        };
-        let torn = written.len() < data.len() || !matches!(injected, Injected::None);
-        s.inode_mut(self.inode)?.data.extend_from_slice(written);
-        self.len += written.len() as u64;
-        if torn {
-            // Even a tear that kept every byte fails: the writer never
-            // learned that its write completed.
-            return Err(io::Error::other("injected torn write"));
-        }
-        Ok(())
-    }
-
-    fn sync(&mut self) -> io::Result<()> {
-        let mut s = self.state.lock();
-        if s.epoch != self.epoch {
-            return Err(dead_handle());
-        }
-        s.check(FsOp::Sync)?;
-        let inode = s.inode_mut(self.inode)?;
-        inode.synced_len = inode.data.len();
-        Ok(())
-    }
-
-    fn len(&self) -> u64 {
-        self.len
-    }
-}
-
-struct MemRandomAccess {
-    state: Arc<Mutex<State>>,
-    inode: u64,
-    epoch: u64,
-}
-
-impl RandomAccessFile for MemRandomAccess {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let mut s = self.state.lock();
-        if s.epoch != self.epoch {
-            return Err(dead_handle());
-        }
-        s.check(FsOp::ReadAt)?;
-        let data = &s.inode_mut(self.inode)?.data;
-        let src = usize::try_from(offset)
-            .ok()
-            .and_then(|start| data.get(start..start.checked_add(buf.len())?))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past end of file"))?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-
-    fn size(&self) -> io::Result<u64> {
-        let mut s = self.state.lock();
-        if s.epoch != self.epoch {
-            return Err(dead_handle());
-        }
-        Ok(s.inode_mut(self.inode)?.data.len() as u64)
-    }
-}
-
-struct MemLock {
-    state: Arc<Mutex<State>>,
-    path: PathBuf,
-    epoch: u64,
-}
-
-impl LockGuard for MemLock {}
-
-impl Drop for MemLock {
-    fn drop(&mut self) {
-        let mut s = self.state.lock();
-        if s.epoch == self.epoch {
-            s.locks.remove(&self.path);
-        }
-    }
-}
-
 impl FileSystem for FaultFs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         let mut s = self.state.lock();
-        s.check(FsOp::Create)?;
+        s.check(FsOp::Create, &[path])?;
         if !s.parent_exists(path) {
             return Err(not_found(path));
         }
@@ -375,23 +381,25 @@ impl FileSystem for FaultFs {
             inode: id,
             epoch: s.epoch,
             len: 0,
+            path: path.to_path_buf(),
         }))
     }
 
     fn open(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
         let mut s = self.state.lock();
-        s.check(FsOp::Open)?;
+        s.check(FsOp::Open, &[path])?;
         let id = *s.names.get(path).ok_or_else(|| not_found(path))?;
         Ok(Arc::new(MemRandomAccess {
             state: Arc::clone(&self.state),
             inode: id,
             epoch: s.epoch,
+            path: path.to_path_buf(),
         }))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
-        s.check(FsOp::Rename)?;
+        s.check(FsOp::Rename, &[from, to])?;
         if !s.parent_exists(to) {
             return Err(not_found(to));
         }
@@ -402,7 +410,7 @@ impl FileSystem for FaultFs {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
-        s.check(FsOp::Remove)?;
+        s.check(FsOp::Remove, &[path])?;
         s.names
             .remove(path)
             .map(|_| ())
@@ -411,7 +419,7 @@ impl FileSystem for FaultFs {
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let mut s = self.state.lock();
-        s.check(FsOp::List)?;
+        s.check(FsOp::List, &[dir])?;
         if !s.dirs.contains(dir) {
             return Err(not_found(dir));
         }
@@ -427,13 +435,13 @@ impl FileSystem for FaultFs {
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
         let mut s = self.state.lock();
-        s.check(FsOp::Exists)?;
+        s.check(FsOp::Exists, &[path])?;
         Ok(s.names.contains_key(path) || s.dirs.contains(path))
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
-        s.check(FsOp::CreateDir)?;
+        s.check(FsOp::CreateDir, &[dir])?;
         for ancestor in dir.ancestors() {
             if !ancestor.as_os_str().is_empty() {
                 s.dirs.insert(ancestor.to_path_buf());
@@ -444,7 +452,7 @@ impl FileSystem for FaultFs {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
-        s.check(FsOp::SyncDir)?;
+        s.check(FsOp::SyncDir, &[dir])?;
         let s = &mut *s;
         s.durable_names.retain(|p, _| p.parent() != Some(dir));
         for (p, id) in &s.names {
@@ -457,7 +465,7 @@ impl FileSystem for FaultFs {
 
     fn lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>> {
         let mut s = self.state.lock();
-        s.check(FsOp::Lock)?;
+        s.check(FsOp::Lock, &[path])?;
         if !s.locks.insert(path.to_path_buf()) {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
@@ -473,147 +481,4 @@ impl FileSystem for FaultFs {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fs::DirLock;
-
-    fn setup() -> (FaultFs, PathBuf) {
-        let fs = FaultFs::new();
-        let dir = PathBuf::from("/db");
-        fs.create_dir_all(&dir).unwrap();
-        (fs, dir)
-    }
-
-    #[test]
-    fn a_halted_machine_changes_nothing_until_restarted() {
-        let (fs, dir) = setup();
-        let a = dir.join("a");
-        let mut w = fs.create(&a).unwrap();
-        w.append(b"kept").unwrap();
-        fs.halt();
-        assert!(w.append(b" lost").is_err());
-        assert!(w.sync().is_err());
-        assert!(fs.create(&dir.join("b")).is_err());
-        assert!(fs.remove(&a).is_err());
-        assert!(fs.list(&dir).is_err());
-        fs.restart();
-        assert_eq!(fs.read_all(&a).unwrap(), b"kept");
-        assert!(!fs.exists(&dir.join("b")).unwrap());
-    }
-
-    #[test]
-    fn power_loss_keeps_only_synced_bytes_of_durable_names() {
-        let (fs, dir) = setup();
-        let a = dir.join("a");
-        let mut w = fs.create(&a).unwrap();
-        w.append(b"synced").unwrap();
-        w.sync().unwrap();
-        w.append(b" lost").unwrap();
-        fs.sync_dir(&dir).unwrap();
-        let b = dir.join("b");
-        let mut wb = fs.create(&b).unwrap();
-        wb.append(b"never in a synced directory").unwrap();
-        wb.sync().unwrap();
-
-        fs.power_loss();
-        assert_eq!(fs.read_all(&a).unwrap(), b"synced");
-        assert!(!fs.exists(&b).unwrap());
-        // Handles from before the crash are dead.
-        assert!(w.append(b"x").is_err());
-    }
-
-    #[test]
-    fn crash_keeps_unsynced_bytes() {
-        let (fs, dir) = setup();
-        let a = dir.join("a");
-        let mut w = fs.create(&a).unwrap();
-        w.append(b"in the page cache").unwrap();
-        fs.crash();
-        assert_eq!(fs.read_all(&a).unwrap(), b"in the page cache");
-    }
-
-    #[test]
-    fn rename_is_durable_only_after_dir_sync() {
-        let (fs, dir) = setup();
-        let (tmp, cur) = (dir.join("tmp"), dir.join("CURRENT"));
-        let mut w = fs.create(&cur).unwrap();
-        w.append(b"old").unwrap();
-        w.sync().unwrap();
-        fs.sync_dir(&dir).unwrap();
-        let mut w = fs.create(&tmp).unwrap();
-        w.append(b"new").unwrap();
-        w.sync().unwrap();
-        fs.rename(&tmp, &cur).unwrap();
-        assert_eq!(fs.read_all(&cur).unwrap(), b"new");
-        fs.power_loss();
-        assert_eq!(fs.read_all(&cur).unwrap(), b"old");
-    }
-
-    #[test]
-    fn injected_faults_fire_once_or_from_then_on() {
-        let (fs, dir) = setup();
-        let mut w = fs.create(&dir.join("f")).unwrap();
-        fs.fail_nth(FsOp::Append, 1);
-        w.append(b"a").unwrap();
-        assert!(w.append(b"b").is_err());
-        w.append(b"c").unwrap();
-        fs.fail_from(FsOp::Sync, 0);
-        assert!(w.sync().is_err());
-        assert!(w.sync().is_err());
-        fs.clear_faults();
-        w.sync().unwrap();
-        assert_eq!(fs.read_all(&dir.join("f")).unwrap(), b"ac");
-    }
-
-    #[test]
-    fn a_tear_that_keeps_every_byte_still_fails() {
-        let (fs, dir) = setup();
-        let mut w = fs.create(&dir.join("f")).unwrap();
-        fs.tear_nth_append(0, 100);
-        assert!(w.append(b"abc").is_err());
-        assert_eq!(fs.read_all(&dir.join("f")).unwrap(), b"abc");
-        fs.fail_nth(FsOp::CreateDir, 0);
-        assert!(fs.create_dir_all(Path::new("/other")).is_err());
-    }
-
-    #[test]
-    fn torn_append_writes_a_prefix() {
-        let (fs, dir) = setup();
-        let mut w = fs.create(&dir.join("f")).unwrap();
-        fs.tear_nth_append(0, 3);
-        assert!(w.append(b"abcdef").is_err());
-        assert_eq!(w.len(), 3);
-        assert_eq!(fs.read_all(&dir.join("f")).unwrap(), b"abc");
-    }
-
-    #[test]
-    fn reads_past_end_and_missing_files_are_errors() {
-        let (fs, dir) = setup();
-        assert_eq!(
-            fs.open(&dir.join("nope")).err().map(|e| e.kind()),
-            Some(io::ErrorKind::NotFound)
-        );
-        assert!(fs.create(Path::new("/no/such/dir/f")).is_err());
-        let mut w = fs.create(&dir.join("f")).unwrap();
-        w.append(b"abc").unwrap();
-        let r = fs.open(&dir.join("f")).unwrap();
-        let mut buf = [0; 2];
-        assert!(r.read_at(2, &mut buf).is_err());
-        assert!(r.read_at(u64::MAX, &mut buf).is_err());
-        assert_eq!(fs.list(&dir).unwrap(), vec!["f".to_string()]);
-    }
-
-    #[test]
-    fn lock_is_exclusive_and_released_by_drop_or_crash() {
-        let (fs, dir) = setup();
-        let l = DirLock::acquire(&fs, &dir).unwrap();
-        assert!(matches!(
-            DirLock::acquire(&fs, &dir),
-            Err(crate::Error::Locked { .. })
-        ));
-        drop(l);
-        let _held = DirLock::acquire(&fs, &dir).unwrap();
-        fs.crash();
-        DirLock::acquire(&fs, &dir).unwrap();
-    }
-}
+mod tests;

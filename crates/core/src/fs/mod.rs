@@ -1,8 +1,9 @@
 //! The file-system trait every strata crate does its I/O through.
 //!
 //! Two implementations ship: [`StdFs`] (the real thing, over `std::fs`) and
-//! [`FaultFs`] (an in-memory simulated disk for tests that can fail any call,
-//! tear a write, and lose everything not yet synced, as a power cut would).
+//! [`FaultFs`] (an in-memory simulated disk for tests that can fail any call
+//! with a chosen error, fill up, tear a write, and lose everything not yet
+//! synced, as a power cut would).
 //!
 //! # Durability contract
 //! * [`WritableFile::append`] returns once the bytes reached the operating
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use fault::{FaultFs, FsOp};
+pub use fault::{Fault, FaultError, FaultFs, FsOp, TracedOp};
 pub use std_fs::StdFs;
 
 use crate::error::{Error, Result};

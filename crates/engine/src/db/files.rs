@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use strata_core::{FileSystem, Result};
+
 use crate::manifest::parse_manifest_file_name;
 
 /// A file of the data directory that strata wrote.
@@ -53,6 +55,28 @@ pub(crate) fn table_path(dir: &Path, number: u64) -> PathBuf {
 
 pub(crate) fn wal_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("{number:06}.log"))
+}
+
+/// The first file in a directory without `CURRENT` that may hold data: a
+/// table, or a WAL with bytes in it. A failed or interrupted creation
+/// leaves only an empty WAL, a manifest (never in force without `CURRENT`)
+/// and temporary files, which the new database deletes as leftovers.
+pub(crate) fn data_without_current(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    on_disk: &[(String, DbFile)],
+) -> Result<Option<String>> {
+    for (name, file) in on_disk {
+        let holds_data = match file {
+            DbFile::Table(_) => true,
+            DbFile::Wal(_) => fs.open(&dir.join(name))?.size()? > 0,
+            DbFile::Manifest(_) | DbFile::Temp(_) => false,
+        };
+        if holds_data {
+            return Ok(Some(name.clone()));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use strata_sstable::BlockCache;
 use strata_wal::{DroppedTail, LogReader, LogWriter, Wal, WriteBatch};
 
 use super::compact::CompactionState;
-use super::files::{DbFile, table_path, wal_path};
+use super::files::{DbFile, data_without_current, table_path, wal_path};
 use super::flush::write_table;
 use super::publish::Publisher;
 use super::shared::{BgState, Counters, ManifestSide, Shared, WriteTarget};
@@ -305,28 +305,6 @@ fn check_needed_files(
         });
     }
     Ok(())
-}
-
-/// The first file in a directory without `CURRENT` that may hold data: a
-/// table, or a WAL with bytes in it. A failed or interrupted creation
-/// leaves only an empty WAL, a manifest (never in force without `CURRENT`)
-/// and temporary files, which the new database deletes as leftovers.
-fn data_without_current(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    on_disk: &[(String, DbFile)],
-) -> Result<Option<String>> {
-    for (name, file) in on_disk {
-        let holds_data = match file {
-            DbFile::Table(_) => true,
-            DbFile::Wal(_) => fs.open(&dir.join(name))?.size()? > 0,
-            DbFile::Manifest(_) | DbFile::Temp(_) => false,
-        };
-        if holds_data {
-            return Ok(Some(name.clone()));
-        }
-    }
-    Ok(None)
 }
 
 /// WAL replay into memtables that are written out as L0 tables.

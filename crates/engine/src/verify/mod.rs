@@ -24,7 +24,7 @@ use strata_wal::RecoveryMode;
 
 pub use report::{FileKind, FileReport, FileStatus, VerifyReport};
 
-use crate::db::files::{DbFile, table_path, wal_path};
+use crate::db::files::{DbFile, data_without_current, table_path, wal_path};
 use crate::manifest::{
     CURRENT_FILE_NAME, FileMetadata, RecoveredManifest, manifest_file_name, recover_with_mode,
 };
@@ -38,7 +38,10 @@ use crate::manifest::{
 /// 1. `CURRENT` names a manifest, and the manifest replays **strictly**:
 ///    every record's checksum, every edit decodes and applies, the final
 ///    state keeps its invariants. Unlike open, a torn last edit is a problem
-///    too: verify reports damage, open repairs what a crash leaves.
+///    too: verify reports damage, open repairs what a crash leaves. A
+///    missing `CURRENT` is a problem if a table or a non-empty WAL exists
+///    (open refuses the directory), else a warning (a first open was cut
+///    short; the next one completes it).
 /// 2. Every live table: present, the size the manifest records, and
 ///    [`verify_table`](strata_sstable::verify_table) (every block's checksum, decoding, key order, index,
 ///    filter and properties against the data); its properties agree with
@@ -157,9 +160,26 @@ fn check_manifest(
     let mut current_report = FileReport::new(current.clone(), FileKind::Current, FileStatus::Ok);
     current_report.size = file_size(fs, &current);
     if !names.iter().any(|n| n == CURRENT_FILE_NAME) {
-        current_report.status = FileStatus::Problem {
-            offset: None,
-            reason: "missing, though the directory holds strata files: open refuses it".into(),
+        let on_disk: Vec<(String, DbFile)> = names
+            .iter()
+            .filter_map(|n| DbFile::parse(n).map(|f| (n.clone(), f)))
+            .collect();
+        // As open judges it: only a table or a WAL holding records makes a
+        // missing CURRENT damage; without them it is a first open that was
+        // cut short, which the next open completes.
+        current_report.status = match data_without_current(fs, dir, &on_disk)? {
+            Some(name) => FileStatus::Problem {
+                offset: None,
+                reason: format!(
+                    "missing, though the directory holds strata data ({name}): open refuses it"
+                ),
+            },
+            None => FileStatus::Warning {
+                offset: None,
+                reason: "missing: the first open was cut short before creating it; the next \
+                         open creates the database and deletes the files it left"
+                    .into(),
+            },
         };
         report.push(current_report);
         return Ok(None);

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod compaction;
+pub mod faults;
 
 use std::path::{Path, PathBuf};
 
