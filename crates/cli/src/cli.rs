@@ -77,6 +77,30 @@ pub(crate) struct ServeArgs {
     /// Largest request body accepted (larger ones get 413) [default: 16 MiB].
     #[arg(long, value_name = "BYTES")]
     pub(crate) max_body_bytes: Option<usize>,
+    /// Time a client has to send a request's headers (and to finish a TLS
+    /// handshake), from the connection's start or the previous answer; so
+    /// also how long idle connections stay open. Past it the connection is
+    /// closed. E.g. 30s, 500ms [default: 30s].
+    #[arg(long, value_name = "TIME", value_parser = crate::ttl::parse_timeout)]
+    pub(crate) header_timeout: Option<Duration>,
+    /// Longest pause allowed in the middle of a request body (408) or while
+    /// a client does not read its answer (connection closed) [default: 30s].
+    #[arg(long, value_name = "TIME", value_parser = crate::ttl::parse_timeout)]
+    pub(crate) stall_timeout: Option<Duration>,
+    /// Connections served at once; more wait until one closes [default: 512].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_connections: Option<u32>,
+    /// Threads running engine calls; requests beyond wait for one
+    /// [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) engine_threads: Option<u32>,
+    /// Bytes a memtable holds before it is flushed (up to 3 exist at once:
+    /// one being written, two waiting for their flush) [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) memtable_bytes: Option<usize>,
+    /// Size of the block cache [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) block_cache_bytes: Option<u64>,
 }
 
 /// Flags of the commands that take keys on the command line.

@@ -8,11 +8,25 @@ use std::time::Duration;
 /// # Errors
 /// A message for anything that is not a positive number with a known unit.
 pub(crate) fn parse_ttl(s: &str) -> Result<Duration, String> {
+    parse_positive(s, "TTL")
+}
+
+/// Parses a timeout, written like a TTL.
+///
+/// # Errors
+/// A message for anything that is not a positive number with a known unit.
+pub(crate) fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_positive(s, "timeout")
+}
+
+/// A positive duration in the TTL syntax; `what` names it in messages.
+fn parse_positive(s: &str, what: &str) -> Result<Duration, String> {
     let s = s.trim();
     let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(digits_end);
-    let bad =
-        || format!("bad TTL `{s}`: write e.g. 30s, 5m, 1h, 2d, 250ms or a number of milliseconds");
+    let bad = || {
+        format!("bad {what} `{s}`: write e.g. 30s, 5m, 1h, 2d, 250ms or a number of milliseconds")
+    };
     let n: u64 = number.parse().map_err(|_| bad())?;
     let ms_per_unit: u64 = match unit {
         "" | "ms" => 1,
@@ -24,9 +38,9 @@ pub(crate) fn parse_ttl(s: &str) -> Result<Duration, String> {
     };
     let ms = n
         .checked_mul(ms_per_unit)
-        .ok_or_else(|| format!("TTL `{s}` is too long"))?;
+        .ok_or_else(|| format!("{what} `{s}` is too long"))?;
     if ms == 0 {
-        return Err(format!("TTL `{s}` is zero: a TTL must be positive"));
+        return Err(format!("{what} `{s}` is zero: a {what} must be positive"));
     }
     Ok(Duration::from_millis(ms))
 }

@@ -35,6 +35,12 @@ fn every_subcommand_has_help() {
         "--tls-cert",
         "--tls-key",
         "--max-body-bytes",
+        "--header-timeout",
+        "--stall-timeout",
+        "--max-connections",
+        "--engine-threads",
+        "--memtable-bytes",
+        "--block-cache-bytes",
         "STRATA_TOKEN",
     ] {
         assert!(serve.stdout.contains(flag), "{flag}: {}", serve.stdout);

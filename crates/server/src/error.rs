@@ -105,8 +105,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message, "code": self.code });
         let mut response = json_response(self.status, &body);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            // The connection will not serve another request.
+        if matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            // The connection will not serve another request (for 408: the
+            // rest of the body may never come).
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -25,9 +25,12 @@
 //!   fitting status; nothing a client sends reaches an `unwrap` or a panic.
 //!
 //! ## Concurrency
-//! Handlers run on the tokio runtime; every call into the engine (which
-//! blocks on I/O and locks) runs on tokio's blocking pool via
-//! `spawn_blocking`, so slow disks never stall the async threads. The
+//! Each connection is served by its own task (hyper's HTTP/1.1 connection
+//! with a header read timeout and a stall timeout on its writes), at most
+//! `max_connections` at once; see `docs/http-api.md`, "Slow clients and
+//! connection limits". Handlers run on the tokio runtime; every call into
+//! the engine (which blocks on I/O and locks) runs on tokio's blocking pool
+//! via `spawn_blocking`, so slow disks never stall the async threads. The
 //! engine serialises what needs it (group commit, counter increments), so
 //! handlers share one [`strata::Db`] without further locking. Shutdown stops
 //! accepting connections, lets in-flight requests finish (new requests on
@@ -46,6 +49,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod accept;
 mod auth;
 mod body;
 mod config;
@@ -55,6 +59,7 @@ mod metrics;
 mod query;
 mod router;
 mod serve;
+mod stall_io;
 mod state;
 mod stats;
 mod tls;

@@ -9,11 +9,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
+use crate::accept::{Limits, serve_connections};
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::router::router;
 use crate::state::AppState;
-use crate::tls::{TlsListener, load_acceptor};
+use crate::tls::load_acceptor;
 
 /// How long [`run`] waits for in-flight requests after a shutdown signal
 /// before it closes the database anyway.
@@ -23,15 +24,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// then stops accepting connections, answers 503 to requests that start
 /// after that, and returns once the requests in flight have finished.
 ///
-/// Uses `config.token`, `config.tls`, `config.max_body_bytes` and
-/// `config.max_key_bytes`; `data_dir`, `addr` and `options` are for
-/// [`run`]. The database stays open: the caller closes it (as [`run`]
-/// does) after this returns.
+/// Uses every field of `config` but `data_dir`, `addr`, `engine_threads`
+/// and `options`, which are for [`run`] (`options` only for its key limit;
+/// engine calls run on the blocking pool of the caller's runtime). The
+/// database stays open: the caller closes it (as [`run`] does) after this
+/// returns.
 ///
 /// # Errors
-/// [`ServerError::Config`] for an empty token and [`ServerError::Tls`] if
-/// `config.tls` names unusable files (both checked before serving);
-/// [`ServerError::Io`] if the listener fails.
+/// [`ServerError::Config`] for an empty token or `max_connections` 0 and
+/// [`ServerError::Tls`] if `config.tls` names unusable files (all checked
+/// before serving).
 pub async fn serve(
     listener: TcpListener,
     db: strata::Db,
@@ -40,70 +42,103 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     check_config(&config)?;
     let acceptor = config.tls.as_ref().map(load_acceptor).transpose()?;
-    serve_with(listener, AppState::new(db, &config), acceptor, shutdown).await
+    let limits = limits(&config)?;
+    serve_with(
+        listener,
+        AppState::new(db, &config),
+        acceptor,
+        limits,
+        shutdown,
+    )
+    .await;
+    Ok(())
 }
 
 /// Refuses configurations that would serve something else than asked.
 ///
 /// # Errors
 /// [`ServerError::Config`] for an empty token (an empty token file must not
-/// silently turn authentication off).
+/// silently turn authentication off) or `max_connections` 0.
 fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
     if config.token.as_deref().is_some_and(str::is_empty) {
         return Err(ServerError::Config(
             "the token is empty; give a non-empty token or none".into(),
         ));
     }
+    limits(config)?;
     Ok(())
+}
+
+/// The connection limits of `config`; a `max_connections` above what a
+/// semaphore counts (`u32::MAX` on 64-bit targets) is taken as that (the
+/// operating system runs out of sockets first).
+///
+/// # Errors
+/// [`ServerError::Config`] if `max_connections` is 0 (nothing would ever be
+/// served).
+fn limits(config: &ServerConfig) -> Result<Limits, ServerError> {
+    if config.max_connections == 0 {
+        return Err(ServerError::Config(
+            "max_connections is 0; at least one connection must be allowed".into(),
+        ));
+    }
+    Ok(Limits {
+        header_timeout: config.header_timeout,
+        stall_timeout: config.stall_timeout,
+        max_connections: u32::try_from(
+            config
+                .max_connections
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        )
+        .unwrap_or(u32::MAX),
+    })
 }
 
 async fn serve_with(
     listener: TcpListener,
     state: AppState,
     acceptor: Option<TlsAcceptor>,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
+) {
     let app = router(state.clone());
     let signal = async move {
         shutdown.await;
-        // Before axum tells the connections: a request that starts from
-        // here on is answered 503.
+        // Before the connections are told: a request that starts from here
+        // on is answered 503.
         state.begin_shutdown();
     };
-    match acceptor {
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await?;
-        }
-        Some(acceptor) => {
-            axum::serve(TlsListener::new(listener, acceptor)?, app)
-                .with_graceful_shutdown(signal)
-                .await?;
-        }
-    }
-    Ok(())
+    serve_connections(listener, app, acceptor, limits, signal).await;
 }
 
 /// Opens `config.data_dir`, listens on `config.addr`, and serves until
 /// SIGINT or SIGTERM; then stops accepting, lets in-flight requests finish
 /// (for up to 30 seconds), and closes the database. Blocks the calling
-/// thread: it builds its own tokio runtime.
+/// thread: it builds its own tokio runtime, with `config.engine_threads`
+/// threads for engine calls.
 ///
 /// Prints `strata listening on http://ADDR (data: DIR)` (`https` with TLS)
 /// to stderr once bound.
 ///
 /// # Errors
-/// [`ServerError::Config`], [`ServerError::Tls`], [`ServerError::Open`] or
-/// [`ServerError::Bind`] if the server cannot start; [`ServerError::Io`] if
-/// serving fails; [`ServerError::Close`] if closing the database fails.
+/// [`ServerError::Config`] (also for `engine_threads` 0),
+/// [`ServerError::Tls`], [`ServerError::Open`] or [`ServerError::Bind`] if
+/// the server cannot start; [`ServerError::Io`] if the async runtime cannot
+/// start; [`ServerError::Close`] if closing the database fails.
 pub fn run(config: ServerConfig) -> Result<(), ServerError> {
+    if config.engine_threads == 0 {
+        return Err(ServerError::Config(
+            "engine_threads is 0; engine calls need at least one thread".into(),
+        ));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(config.engine_threads)
         .build()?;
     // Configuration and TLS files first: a typo there should not cost a
     // database open.
     check_config(&config)?;
+    let limits = limits(&config)?;
     let acceptor = config.tls.as_ref().map(load_acceptor).transpose()?;
     let db = strata::Db::open(&config.data_dir, config.options.clone()).map_err(|source| {
         ServerError::Open {
@@ -139,15 +174,15 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         tokio::select! {
-            served = serve_with(listener, state, acceptor, shutdown) => served,
+            () = serve_with(listener, state, acceptor, limits, shutdown) => {}
             () = grace_over => {
                 eprintln!(
                     "strata: requests still running after {}s; closing the database anyway",
                     SHUTDOWN_GRACE.as_secs()
                 );
-                Ok(())
             }
         }
+        Ok::<(), ServerError>(())
     });
     // Requests cut off by the grace period fail with 503 from here on.
     let closed = db.close().map_err(ServerError::Close);

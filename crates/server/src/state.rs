@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use strata::Db;
 
@@ -23,6 +24,7 @@ struct Inner {
     token: Option<Box<[u8]>>,
     max_body_bytes: usize,
     max_key_bytes: usize,
+    stall_timeout: Duration,
     shutting_down: AtomicBool,
     metrics: HttpMetrics,
 }
@@ -42,6 +44,7 @@ impl AppState {
                 max_key_bytes: config
                     .max_key_bytes
                     .min(engine_key_limit(config.options.get_max_key_size())),
+                stall_timeout: config.stall_timeout,
                 shutting_down: AtomicBool::new(false),
                 metrics: HttpMetrics::default(),
             }),
@@ -75,6 +78,11 @@ impl AppState {
 
     pub(crate) fn max_key_bytes(&self) -> usize {
         self.inner.max_key_bytes
+    }
+
+    /// Longest pause allowed between pieces of a request body.
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.inner.stall_timeout
     }
 
     pub(crate) fn metrics(&self) -> &HttpMetrics {

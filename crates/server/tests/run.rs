@@ -32,6 +32,21 @@ fn start_up_errors_name_their_cause() {
     assert!(matches!(e, ServerError::Open { .. }), "{e}");
     assert!(e.to_string().contains("already in use"), "{e}");
     db.close().unwrap();
+
+    // Limits that could never serve are refused before anything opens.
+    for bad in [
+        ServerConfig {
+            engine_threads: 0,
+            ..config(dir.path(), addr)
+        },
+        ServerConfig {
+            max_connections: 0,
+            ..config(dir.path(), addr)
+        },
+    ] {
+        let e = run(bad).unwrap_err();
+        assert!(matches!(e, ServerError::Config(_)), "{e}");
+    }
 }
 
 #[cfg(unix)]

@@ -1,6 +1,7 @@
 //! HTTPS with a self-signed certificate made in the test: a round trip
-//! through the API, plain HTTP refused on the TLS port, and unusable
-//! certificate files reported before serving.
+//! through the API, plain HTTP refused on the TLS port, unusable
+//! certificate files reported before serving, and a client that never
+//! starts its handshake dropped after the header timeout.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -106,4 +107,38 @@ async fn unusable_tls_files_are_reported_before_serving() {
         assert!(e.to_string().contains(says), "{e}");
     }
     db.close().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_tls_client_is_dropped_after_the_header_timeout() {
+    use tokio::io::AsyncReadExt as _;
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_millis(600);
+    let certs = tempfile::tempdir().unwrap();
+    let (files, cert_pem) = self_signed(certs.path());
+    let config = ServerConfig {
+        tls: Some(files),
+        header_timeout: TIMEOUT,
+        max_connections: 2,
+        ..ServerConfig::default()
+    };
+    let server = start_with(config, test_options()).await;
+    let started = std::time::Instant::now();
+    // Never starts its handshake; holds one of the two slots meanwhile.
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let c = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let r = c.get(server.url("/health")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(TIMEOUT * 10, silent.read(&mut buf))
+        .await
+        .expect("the silent client is still connected");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= TIMEOUT);
+    server.stop().await;
 }

@@ -60,6 +60,12 @@
 //! the policies differ in (power loss) is not what this test simulates;
 //! `docs/reliability.md` says more.
 //!
+//! ## The server soak
+//! [`soak()`] loads a running `strata serve` (a child process) with
+//! many concurrent clients for a bounded time, checks every answer and the
+//! server's memory, then sends it malformed and slow requests; see
+//! `docs/reliability.md`.
+//!
 //! ## Concurrency
 //! The child's worker threads share one `Db`; each writes only its own keys
 //! and its own log. The parent runs one child at a time and checks only
@@ -73,6 +79,7 @@ mod keyspace;
 mod log;
 mod op;
 mod parent;
+mod soak;
 mod violation;
 
 pub use check::{Checker, RoundReport};
@@ -80,6 +87,7 @@ pub use child::{ChildConfig, ChildSummary, db_dir, run_child};
 pub use config::{SYNC_INTERVAL, Strategy, Sync};
 pub use keyspace::MAX_THREADS;
 pub use parent::{ComboSummary, Failure, RunConfig, Stop, Summary, combo_dir, run};
+pub use soak::{SoakConfig, SoakReport, soak};
 pub use violation::{Violation, ViolationKind};
 
 /// Compiles and runs the README's example as a doctest so it cannot rot.

@@ -9,6 +9,12 @@
 //! * `strata-stress child --dir D --seed S --round R --strategy S --sync P
 //!   --threads N`: the workload, until killed (the parent runs it).
 //!   Exit code 3 if a check of its own reads failed, 2 on an error.
+//! * `strata-stress soak --dir D [--duration 10m] [--requests N]`: the
+//!   server soak: starts `strata serve` (the `strata` next to this binary,
+//!   or `--server PATH`) on `D/db`, loads it with `--clients` checked
+//!   clients, watches its memory, sends it malformed requests, shuts it
+//!   down and verifies the directory. Exit code 0 if everything held, 1 on
+//!   any failure (with a report), 2 on a usage or harness error.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -16,7 +22,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use strata_stress::{ChildConfig, RunConfig, Stop, Strategy, Sync, Violation};
+use strata_stress::{ChildConfig, RunConfig, SoakConfig, Stop, Strategy, Sync, Violation};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -95,10 +101,115 @@ enum Command {
         #[arg(long, default_value_t = 60_000)]
         max_ms: u64,
     },
+    /// Soak the HTTP server: many checked clients for a bounded time, its
+    /// memory against a budget, then malformed and slow requests.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SoakArgs {
+    /// Work directory (empty or absent); the database goes in DIR/db.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The `strata` executable [default: `strata` next to this binary].
+    #[arg(long, value_name = "PATH")]
+    server: Option<PathBuf>,
+    /// Concurrent clients (one connection and thread each).
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Length of the load phase (e.g. 90s, 10m).
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    duration: Duration,
+    /// Stop the load after this many requests, if that comes first.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Keys each client owns (and checks exactly).
+    #[arg(long, default_value_t = 256)]
+    keys: usize,
+    /// Keys all clients share.
+    #[arg(long, default_value_t = 1024)]
+    shared_keys: usize,
+    /// Seed of the clients' choices (default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The server's memtable size, in bytes [default: 4 MiB].
+    #[arg(long)]
+    memtable_bytes: Option<usize>,
+    /// The server's block cache, in bytes [default: 16 MiB].
+    #[arg(long)]
+    block_cache_bytes: Option<u64>,
+    /// RSS allowed above the pre-load RSS on top of the cache and three
+    /// memtables, in bytes [default: 96 MiB].
+    #[arg(long)]
+    rss_allowance: Option<u64>,
+    /// The server's --header-timeout (the slow-client cases wait for it).
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    header_timeout: Duration,
+    /// The server's --stall-timeout.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    stall_timeout: Duration,
+    /// Skip the malformed-request phase.
+    #[arg(long)]
+    no_malformed: bool,
+}
+
+fn soak(args: SoakArgs) -> ExitCode {
+    let server = match args.server {
+        Some(path) => path,
+        None => match std::env::current_exe() {
+            Ok(exe) => exe.with_file_name(format!("strata{}", std::env::consts::EXE_SUFFIX)),
+            Err(e) => {
+                eprintln!("strata-stress: cannot find my own executable: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut config = SoakConfig::new(server, args.dir);
+    config.clients = args.clients;
+    config.duration = args.duration;
+    config.requests = args.requests;
+    config.keys_per_client = args.keys;
+    config.shared_keys = args.shared_keys;
+    config.seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    if let Some(bytes) = args.memtable_bytes {
+        config.memtable_bytes = bytes;
+    }
+    if let Some(bytes) = args.block_cache_bytes {
+        config.block_cache_bytes = bytes;
+    }
+    if let Some(bytes) = args.rss_allowance {
+        config.rss_allowance = bytes;
+    }
+    config.header_timeout = args.header_timeout;
+    config.stall_timeout = args.stall_timeout;
+    config.malformed = !args.no_malformed;
+    println!(
+        "strata-stress soak: {config}, server {}",
+        config.server_exe.display()
+    );
+    match strata_stress::soak(&config, &mut std::io::stdout()) {
+        Ok(report) => {
+            print!("{report}");
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("strata-stress soak: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Soak(args) => soak(args),
         Command::Run {
             dir,
             kills,

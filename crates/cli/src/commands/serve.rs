@@ -34,12 +34,28 @@ fn config(args: ServeArgs, env_token: Option<&str>) -> anyhow::Result<ServerConf
         _ => bail!("--tls-cert and --tls-key go together"),
     };
     let defaults = ServerConfig::default();
+    let mut options = defaults.options.clone();
+    if let Some(bytes) = args.memtable_bytes {
+        options = options.memtable_size(bytes);
+    }
+    if let Some(bytes) = args.block_cache_bytes {
+        options = options.block_cache_bytes(bytes);
+    }
     Ok(ServerConfig {
         data_dir: args.data.data_dir,
         addr: args.addr,
         token,
         tls,
         max_body_bytes: args.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+        header_timeout: args.header_timeout.unwrap_or(defaults.header_timeout),
+        stall_timeout: args.stall_timeout.unwrap_or(defaults.stall_timeout),
+        max_connections: args.max_connections.map_or(defaults.max_connections, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }),
+        engine_threads: args.engine_threads.map_or(defaults.engine_threads, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }),
+        options,
         ..defaults
     })
 }
@@ -83,6 +99,11 @@ mod tests {
         assert_eq!(c.data_dir, d.data_dir);
         assert_eq!(c.addr, d.addr);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
+        assert_eq!(c.header_timeout, d.header_timeout);
+        assert_eq!(c.stall_timeout, d.stall_timeout);
+        assert_eq!(c.max_connections, d.max_connections);
+        assert_eq!(c.engine_threads, d.engine_threads);
+        assert_eq!(c.options.get_memtable_size(), d.options.get_memtable_size());
         assert!(c.token.is_none() && c.tls.is_none());
     }
 
@@ -95,6 +116,12 @@ mod tests {
                 "--tls-cert=c.pem",
                 "--tls-key=k.pem",
                 "--max-body-bytes=1024",
+                "--header-timeout=1500ms",
+                "--stall-timeout=2m",
+                "--max-connections=7",
+                "--engine-threads=3",
+                "--memtable-bytes=65536",
+                "--block-cache-bytes=1048576",
             ]),
             None,
         )
@@ -107,6 +134,29 @@ mod tests {
             (Some("c.pem"), Some("k.pem"))
         );
         assert_eq!(c.max_body_bytes, 1024);
+        assert_eq!(c.header_timeout, std::time::Duration::from_millis(1500));
+        assert_eq!(c.stall_timeout, std::time::Duration::from_secs(120));
+        assert_eq!(c.max_connections, 7);
+        assert_eq!(c.engine_threads, 3);
+        assert_eq!(c.options.get_memtable_size(), 65536);
+        // No getter for the cache size: its Debug output shows it.
+        assert!(
+            format!("{:?}", c.options).contains("block_cache_bytes: 1048576"),
+            "{:?}",
+            c.options
+        );
+    }
+
+    #[test]
+    fn zero_connections_and_zero_timeouts_are_usage_errors() {
+        for bad in [
+            "--max-connections=0",
+            "--header-timeout=0",
+            "--stall-timeout=5x",
+        ] {
+            let err = Cli::try_parse_from(["strata", "serve", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub(crate) async fn apply(
     body: Body,
 ) -> Result<Response, ApiError> {
     QueryParams::parse(&uri, &[])?;
-    let body = read_limited(body, state.max_body_bytes()).await?;
+    let body = read_limited(body, state.max_body_bytes(), state.stall_timeout()).await?;
     let request: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -121,7 +121,7 @@ pub(crate) async fn put(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.as_bytes().to_vec());
-    let value = read_limited(body, state.max_body_bytes()).await?;
+    let value = read_limited(body, state.max_body_bytes(), state.stall_timeout()).await?;
     state
         .blocking(move |db| {
             let mut batch = WriteBatch::with_capacity(2 * key.len() + value.len() + 64);
