@@ -1,13 +1,15 @@
 //! Shared workload pieces for strata's criterion benches: deterministic key
 //! and value generators and a helper that writes a table to a real file;
 //! the whole-database workloads of the `engine-workloads` binary
-//! ([`workloads`]); and the db_bench-style workloads over any store
-//! ([`db_bench`]) that `strata bench` runs.
+//! ([`workloads`]); the db_bench- and YCSB-style workloads over any store
+//! ([`db_bench`]) that `strata bench` runs; and the peer comparison that
+//! runs them on strata, fjall and RocksDB ([`compare`]).
 //!
 //! Keys are 16 bytes and values 100 bytes unless a bench says otherwise, the
 //! shapes `db_bench` and the peer comparisons use.
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod db_bench;
 pub mod workloads;
 

@@ -18,6 +18,7 @@ pub(crate) struct Recorder<'p> {
     hist: Histogram<u64>,
     ops: u64,
     bytes: u64,
+    bytes_written: u64,
     found: u64,
     unreported: u64,
     progress: &'p dyn Progress,
@@ -29,6 +30,7 @@ impl<'p> Recorder<'p> {
             hist: Histogram::new_with_bounds(1, MAX_TRACKED_NS, 3)?,
             ops: 0,
             bytes: 0,
+            bytes_written: 0,
             found: 0,
             unreported: 0,
             progress,
@@ -46,6 +48,13 @@ impl<'p> Recorder<'p> {
             self.progress.advance(self.unreported);
             self.unreported = 0;
         }
+    }
+
+    /// Counts one write (put or delete) that started at `started` and sent
+    /// `bytes` of keys and values.
+    pub(crate) fn done_write(&mut self, started: Instant, bytes: usize) {
+        self.done(started, bytes);
+        self.bytes_written += bytes as u64;
     }
 
     /// Counts a read that found its key.
@@ -70,6 +79,7 @@ impl<'p> Recorder<'p> {
         self.hist.add(&other.hist)?;
         self.ops += other.ops;
         self.bytes += other.bytes;
+        self.bytes_written += other.bytes_written;
         self.found += other.found;
         Ok(())
     }
@@ -104,6 +114,7 @@ impl<'p> Recorder<'p> {
             ops_per_sec: self.ops as f64 / secs,
             micros_per_op: latency_us.mean,
             bytes: self.bytes,
+            bytes_written: self.bytes_written,
             mb_per_sec: self.bytes as f64 / 1e6 / secs,
             found: counts_found.then_some(self.found),
             background_writes: None,

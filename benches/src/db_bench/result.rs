@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Latency of single operations, in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Mean.
     pub mean: f64,
@@ -20,7 +20,7 @@ pub struct Latency {
 }
 
 /// The outcome of one workload. Serialises to JSON as a flat record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadResult {
     /// The workload's name (`fillseq`, `readrandom`, ...).
     pub workload: String,
@@ -38,6 +38,10 @@ pub struct WorkloadResult {
     pub micros_per_op: f64,
     /// Key and value bytes moved (written, or read and found).
     pub bytes: u64,
+    /// Key and value bytes the workload wrote (puts, keys of deletes, and
+    /// the background writer's puts in `readwhilewriting`): the user bytes
+    /// of write amplification.
+    pub bytes_written: u64,
     /// `bytes / elapsed_secs`, in MB (10^6 bytes) per second.
     pub mb_per_sec: f64,
     /// Reads that found their key (point-read workloads only).

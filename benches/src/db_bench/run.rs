@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::recorder::Recorder;
+use super::ycsb::Mix;
 use super::{
     BenchConfig, Progress, Store, StoreError, StoreFactory, StoreResult, ValueSource, Workload,
     WorkloadResult, missing_key,
@@ -17,8 +18,9 @@ const SEEK_ENTRIES: usize = 11;
 
 /// Runs `workloads` in order on stores from `factory`: a fresh store for
 /// the first workload and for every one that
-/// [needs one](Workload::needs_fresh_store), otherwise the store the
-/// previous workload left. Returns one result per workload, in order.
+/// [needs one](Workload::needs_fresh_store) (a [synced](Workload::is_synced)
+/// one for the synced fills), otherwise the store the previous workload
+/// left. Returns one result per workload, in order.
 ///
 /// # Errors
 /// The first error of a store, or a read that returned a wrong value (the
@@ -29,6 +31,48 @@ pub fn run_all<F: StoreFactory>(
     config: &BenchConfig,
     progress: &dyn Progress,
 ) -> StoreResult<Vec<WorkloadResult>> {
+    run_all_observed(factory, workloads, config, progress, &mut ())
+}
+
+/// Sees each workload of [`run_all_observed`] run: to measure what the
+/// results do not hold (the process's I/O, the store's size on disk).
+pub trait Observer<S> {
+    /// `workload` is about to run on `store` (already opened).
+    ///
+    /// # Errors
+    /// Stops the run.
+    fn before(&mut self, workload: Workload, store: &S) -> StoreResult<()>;
+
+    /// `workload` ran on `store` (still open) and measured `result`.
+    ///
+    /// # Errors
+    /// Stops the run.
+    fn after(&mut self, workload: Workload, store: &S, result: &WorkloadResult) -> StoreResult<()>;
+}
+
+/// Observes nothing.
+impl<S> Observer<S> for () {
+    fn before(&mut self, _: Workload, _: &S) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn after(&mut self, _: Workload, _: &S, _: &WorkloadResult) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// [`run_all`], telling `observer` before and after each workload. The
+/// last store is dropped (closed) before this returns.
+///
+/// # Errors
+/// As [`run_all`], and the observer's errors.
+pub fn run_all_observed<F: StoreFactory>(
+    factory: &mut F,
+    workloads: &[Workload],
+    config: &BenchConfig,
+    progress: &dyn Progress,
+    observer: &mut dyn Observer<F::Store>,
+) -> StoreResult<Vec<WorkloadResult>> {
     let mut store: Option<F::Store> = None;
     let mut results = Vec::with_capacity(workloads.len());
     for &workload in workloads {
@@ -37,11 +81,18 @@ pub fn run_all<F: StoreFactory>(
             previous => {
                 // Closed before the factory reuses its location.
                 drop(previous);
-                factory.open_fresh()?
+                if workload.is_synced() {
+                    factory.open_fresh_synced()?
+                } else {
+                    factory.open_fresh()?
+                }
             }
         };
         let current = store.insert(current);
-        results.push(run_workload(current, workload, config, progress)?);
+        observer.before(workload, current)?;
+        let result = run_workload(current, workload, config, progress)?;
+        observer.after(workload, current, &result)?;
+        results.push(result);
     }
     Ok(results)
 }
@@ -66,6 +117,7 @@ pub fn run_workload<S: Store>(
     };
     let total = match workload {
         Workload::ReadSeq => config.num * config.worker_threads() as u64,
+        w if w.is_synced() => config.synced_num,
         _ => config.num,
     };
     progress.start(workload, total);
@@ -79,12 +131,12 @@ pub fn run_workload<S: Store>(
 }
 
 /// One workload's inputs, shared by its threads.
-struct Run<'a, S> {
-    store: &'a S,
-    workload: Workload,
-    config: &'a BenchConfig,
-    values: ValueSource,
-    progress: &'a dyn Progress,
+pub(super) struct Run<'a, S> {
+    pub(super) store: &'a S,
+    pub(super) workload: Workload,
+    pub(super) config: &'a BenchConfig,
+    pub(super) values: ValueSource,
+    pub(super) progress: &'a dyn Progress,
 }
 
 impl<S: Store> Run<'_, S> {
@@ -110,7 +162,7 @@ impl<S: Store> Run<'_, S> {
                         } else {
                             let started = Instant::now();
                             self.store.delete(&sorted_key(i))?;
-                            rec.done(started, KEY_LEN);
+                            rec.done_write(started, KEY_LEN);
                         }
                     }
                     Ok(())
@@ -143,44 +195,68 @@ impl<S: Store> Run<'_, S> {
                 Ok(())
             }),
             Workload::ReadWhileWriting => self.read_while_writing(),
+            Workload::YcsbA => self.ycsb(Mix::ReadUpdate, 50),
+            Workload::YcsbB => self.ycsb(Mix::ReadUpdate, 95),
+            Workload::YcsbE => self.ycsb(Mix::ScanInsert, 95),
+            Workload::FillSync1 | Workload::FillSync8 | Workload::FillSync64 => {
+                let threads = self.workload.synced_threads().unwrap_or(1);
+                let total = self.config.synced_num;
+                let order = shuffled(total, self.salted_seed());
+                self.timed_on(threads, false, |t, rec| {
+                    for &i in order.iter().skip(t).step_by(threads) {
+                        self.put(i, rec)?;
+                    }
+                    Ok(())
+                })
+            }
         }
     }
 
     /// Seed for this workload's random choices: workloads differ, runs
     /// with the same seed repeat.
-    fn salted_seed(&self) -> u64 {
+    pub(super) fn salted_seed(&self) -> u64 {
         self.config.seed ^ mix(self.workload as u64 + 1)
+    }
+
+    /// The `j`-th random number of thread `t`.
+    pub(super) fn random(&self, t: u64, j: u64) -> u64 {
+        mix(mix(self.salted_seed() ^ (t << 48)).wrapping_add(j))
     }
 
     /// The `j`-th random key index (with replacement) of thread `t`.
     fn random_index(&self, t: u64, j: u64) -> u64 {
-        mix(mix(self.salted_seed() ^ (t << 48)).wrapping_add(j)) % self.config.num.max(1)
+        self.random(t, j) % self.config.num.max(1)
     }
 
-    fn put(&self, i: u64, rec: &mut Recorder<'_>) -> StoreResult<()> {
+    pub(super) fn put(&self, i: u64, rec: &mut Recorder<'_>) -> StoreResult<()> {
         let value = self.values.value(i);
         let started = Instant::now();
         self.store.put(&sorted_key(i), value)?;
-        rec.done(started, KEY_LEN + value.len());
+        rec.done_write(started, KEY_LEN + value.len());
+        Ok(())
+    }
+
+    /// Gets key index `i`, counts the read and checks the value, if found.
+    pub(super) fn get_checked(&self, i: u64, rec: &mut Recorder<'_>) -> StoreResult<()> {
+        let key = sorted_key(i);
+        let started = Instant::now();
+        let got = self.store.get(&key)?;
+        match got {
+            Some(value) => {
+                rec.done(started, KEY_LEN + value.as_ref().len());
+                rec.found();
+                if value.as_ref() != self.values.value(i) {
+                    return Err(wrong(self.workload.name(), &key, "read back a wrong value"));
+                }
+            }
+            None => rec.done(started, 0),
+        }
         Ok(())
     }
 
     fn read_random(&self, t: usize, rec: &mut Recorder<'_>) -> StoreResult<()> {
         for j in 0..self.config.share(self.config.num, t) {
-            let i = self.random_index(t as u64, j);
-            let key = sorted_key(i);
-            let started = Instant::now();
-            let got = self.store.get(&key)?;
-            match got {
-                Some(value) => {
-                    rec.done(started, KEY_LEN + value.as_ref().len());
-                    rec.found();
-                    if value.as_ref() != self.values.value(i) {
-                        return Err(wrong(self.workload.name(), &key, "read back a wrong value"));
-                    }
-                }
-                None => rec.done(started, 0),
-            }
+            self.get_checked(self.random_index(t as u64, j), rec)?;
         }
         Ok(())
     }
@@ -207,11 +283,22 @@ impl<S: Store> Run<'_, S> {
     }
 
     fn seek(&self, i: u64, rec: &mut Recorder<'_>) -> StoreResult<()> {
+        self.seek_and_read(i, SEEK_ENTRIES, rec)
+    }
+
+    /// One operation: seeks to key index `i` and reads `entries` entries
+    /// from there (fewer at the end of the store).
+    pub(super) fn seek_and_read(
+        &self,
+        i: u64,
+        entries: usize,
+        rec: &mut Recorder<'_>,
+    ) -> StoreResult<()> {
         let target = sorted_key(i);
         let started = Instant::now();
         let mut bytes = 0;
         let mut first = true;
-        for item in self.store.scan_from(&target).take(SEEK_ENTRIES) {
+        for item in self.store.scan_from(&target).take(entries) {
             let (key, value) = item?;
             if first && key.as_ref() < &target[..] {
                 return Err(wrong(
@@ -248,17 +335,31 @@ impl<S: Store> Run<'_, S> {
             (readers, writes)
         });
         let mut result = readers?;
-        result.background_writes = Some(writes?);
+        let writes = writes?;
+        result.background_writes = Some(writes);
+        result.bytes_written = writes * (KEY_LEN + self.values.size()) as u64;
         Ok(result)
     }
 
     /// Runs `body(thread, recorder)` on every worker thread and merges what
     /// they recorded; the clock covers spawning to the last join.
-    fn timed<F>(&self, counts_found: bool, body: F) -> StoreResult<WorkloadResult>
+    pub(super) fn timed<F>(&self, counts_found: bool, body: F) -> StoreResult<WorkloadResult>
     where
         F: Fn(usize, &mut Recorder<'_>) -> StoreResult<()> + Sync,
     {
-        let threads = self.config.worker_threads();
+        self.timed_on(self.config.worker_threads(), counts_found, body)
+    }
+
+    /// [`Self::timed`] on `threads` threads.
+    fn timed_on<F>(
+        &self,
+        threads: usize,
+        counts_found: bool,
+        body: F,
+    ) -> StoreResult<WorkloadResult>
+    where
+        F: Fn(usize, &mut Recorder<'_>) -> StoreResult<()> + Sync,
+    {
         let progress = self.progress;
         let started = Instant::now();
         let recorders: Vec<StoreResult<Recorder<'_>>> = std::thread::scope(|scope| {
@@ -292,7 +393,7 @@ fn panicked() -> StoreError {
 }
 
 /// A store misbehaved: the run's numbers would mean nothing.
-fn wrong(workload: &str, key: &[u8], what: &str) -> StoreError {
+pub(super) fn wrong(workload: &str, key: &[u8], what: &str) -> StoreError {
     StoreError::from(format!(
         "{workload}: key {} {what}",
         String::from_utf8_lossy(key)

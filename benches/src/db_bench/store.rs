@@ -1,10 +1,10 @@
 //! [`Store`]: the store under test, its implementation for [`strata::Db`],
 //! and [`StoreFactory`], which opens empty ones.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use strata::{Db, DbIterator, Options};
+use strata::{Db, DbIterator, Options, SyncPolicy};
 
 /// Any error of a store under test: each engine has its own error type.
 pub type StoreError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -67,6 +67,13 @@ pub trait StoreFactory {
     /// # Errors
     /// Opening (or clearing) failed.
     fn open_fresh(&mut self) -> StoreResult<Self::Store>;
+
+    /// As [`Self::open_fresh`], but the store syncs its write-ahead log
+    /// before acknowledging each write (the synced fills run on it).
+    ///
+    /// # Errors
+    /// Opening (or clearing) failed.
+    fn open_fresh_synced(&mut self) -> StoreResult<Self::Store>;
 }
 
 type DbItem = strata::Result<(Bytes, Bytes)>;
@@ -123,11 +130,25 @@ impl StoreFactory for StrataFactory {
     type Store = Db;
 
     fn open_fresh(&mut self) -> StoreResult<Db> {
-        match std::fs::remove_dir_all(&self.dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+        remove_dir_if_present(&self.dir)?;
         Ok(Db::open(&self.dir, self.options.clone())?)
+    }
+
+    fn open_fresh_synced(&mut self) -> StoreResult<Db> {
+        remove_dir_if_present(&self.dir)?;
+        let options = self.options.clone().sync_policy(SyncPolicy::Always);
+        Ok(Db::open(&self.dir, options)?)
+    }
+}
+
+/// Removes `dir` and everything in it; absent is fine.
+///
+/// # Errors
+/// The removal failed.
+pub fn remove_dir_if_present(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }

@@ -63,6 +63,7 @@ impl Store for MapStore {
 fn small(threads: usize) -> BenchConfig {
     BenchConfig {
         num: 2_000,
+        synced_num: 96,
         value_size: 100,
         threads,
         ..BenchConfig::default()
@@ -74,14 +75,14 @@ fn by_name<'a>(results: &'a [WorkloadResult], name: &str) -> &'a WorkloadResult 
 }
 
 #[test]
-fn every_workload_runs_on_strata_and_counts_what_it_did() {
+fn every_db_bench_workload_runs_on_strata_and_counts_what_it_did() {
     let dir = tempfile::tempdir().unwrap();
     let options = strata::Options::default().memtable_size(64 << 10);
     let mut factory = StrataFactory::new(dir.path().join("db"), options);
     let config = small(2);
-    let results = run_all(&mut factory, &Workload::ALL, &config, &NoProgress).unwrap();
+    let results = run_all(&mut factory, &Workload::DB_BENCH, &config, &NoProgress).unwrap();
     let names: Vec<&str> = results.iter().map(|r| r.workload.as_str()).collect();
-    let expected: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+    let expected: Vec<&str> = Workload::DB_BENCH.iter().map(|w| w.name()).collect();
     assert_eq!(names, expected);
     for r in &results {
         assert_eq!(r.threads, 2, "{r}");
@@ -112,6 +113,14 @@ fn every_workload_runs_on_strata_and_counts_what_it_did() {
         2_000 * (16 + 100),
         "key and value bytes"
     );
+    assert_eq!(by_name(&results, "fillseq").bytes_written, 2_000 * 116);
+    assert_eq!(by_name(&results, "readrandom").bytes_written, 0);
+    assert_eq!(by_name(&results, "deleterandom").bytes_written, 2_000 * 16);
+    assert_eq!(
+        rww.bytes_written,
+        rww.background_writes.unwrap() * 116,
+        "the background writer's puts"
+    );
     // deleterandom removed every key; the directory holds the last store.
     let db = strata::Db::open(dir.path().join("db"), strata::Options::default()).unwrap();
     assert_eq!(db.scan::<&[u8], _>(..).count(), 0);
@@ -121,7 +130,7 @@ fn every_workload_runs_on_strata_and_counts_what_it_did() {
 fn another_store_runs_the_same_workloads() {
     let store = MapStore::default();
     let config = small(3);
-    for w in Workload::ALL {
+    for w in Workload::DB_BENCH {
         let r = run_workload(&store, w, &config, &NoProgress).unwrap();
         assert_eq!(r.workload, w.name());
     }
@@ -222,4 +231,96 @@ fn progress_adds_up_to_the_operations_done() {
     assert_eq!(progress.finished.load(Ordering::Relaxed), 3);
     assert_eq!(progress.advanced.load(Ordering::Relaxed), ops);
     assert_eq!(progress.total.load(Ordering::Relaxed), ops);
+}
+
+#[test]
+fn ycsb_and_synced_fills_run_on_strata() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = strata::Options::default().memtable_size(64 << 10);
+    let mut factory = StrataFactory::new(dir.path().join("db"), options);
+    let config = small(2);
+    let workloads = [
+        Workload::FillRandom,
+        Workload::YcsbA,
+        Workload::YcsbB,
+        Workload::YcsbE,
+        Workload::FillSync1,
+        Workload::FillSync8,
+        Workload::FillSync64,
+    ];
+    let results = run_all(&mut factory, &workloads, &config, &NoProgress).unwrap();
+    let entry = 116;
+    for name in ["ycsb-a", "ycsb-b", "ycsb-e"] {
+        let r = by_name(&results, name);
+        assert_eq!((r.ops, r.threads), (2_000, 2), "{r}");
+        let l = r.latency_us;
+        assert!(l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, "{r}");
+    }
+    // About half of A's operations and a twentieth of B's and E's write.
+    let writes = |name: &str| by_name(&results, name).bytes_written / entry;
+    assert!(
+        (850..1150).contains(&writes("ycsb-a")),
+        "{}",
+        writes("ycsb-a")
+    );
+    assert!(
+        (50..160).contains(&writes("ycsb-b")),
+        "{}",
+        writes("ycsb-b")
+    );
+    assert!(
+        (50..160).contains(&writes("ycsb-e")),
+        "{}",
+        writes("ycsb-e")
+    );
+    // Reads of A and B check values: every read byte is a found entry.
+    let a = by_name(&results, "ycsb-a");
+    assert_eq!((a.bytes - a.bytes_written) % entry, 0);
+    for (name, threads) in [("fillsync-1", 1), ("fillsync-8", 8), ("fillsync-64", 64)] {
+        let r = by_name(&results, name);
+        assert_eq!((r.ops, r.threads), (96, threads), "{r}");
+        assert_eq!(r.bytes_written, 96 * entry);
+    }
+    // The last store is fillsync-64's: 96 keys, nothing of the earlier fills.
+    drop(factory);
+    let db = strata::Db::open(dir.path().join("db"), strata::Options::default()).unwrap();
+    assert_eq!(db.scan::<&[u8], _>(..).count(), 96);
+}
+
+#[test]
+fn ycsb_keys_are_skewed_and_e_inserts_new_keys() {
+    let store = MapStore::default();
+    let config = small(1);
+    run_workload(&store, Workload::FillSeq, &config, &NoProgress).unwrap();
+    store.puts.lock().unwrap().clear();
+    run_workload(&store, Workload::YcsbA, &config, &NoProgress).unwrap();
+    let puts = std::mem::take(&mut *store.puts.lock().unwrap());
+    let mut counts: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for k in &puts {
+        *counts.entry(k.clone()).or_default() += 1;
+    }
+    let hottest = counts.values().copied().max().unwrap();
+    // Zipfian 0.99 over 2000 keys: the hottest takes about 12 % of the
+    // updates; uniform choice would give it well under 1 %.
+    assert!(
+        hottest * 100 > puts.len() * 6,
+        "{hottest} of {}",
+        puts.len()
+    );
+    assert!(counts.len() > 100, "the tail is reached too");
+
+    let e = run_workload(&store, Workload::YcsbE, &config, &NoProgress).unwrap();
+    let inserted = store.puts.lock().unwrap().clone();
+    assert_eq!(inserted.len() as u64 * 116, e.bytes_written);
+    let expected: Vec<Vec<u8>> = (2_000..2_000 + inserted.len() as u64)
+        .map(|i| sorted_key(i).to_vec())
+        .collect();
+    assert_eq!(
+        inserted, expected,
+        "new keys, in order, after the key space"
+    );
+    assert_eq!(store.map.lock().unwrap().len(), 2_000 + inserted.len());
+    // Scans read up to 100 entries each: E moved far more bytes than it
+    // wrote.
+    assert!(e.bytes > 20 * e.bytes_written);
 }

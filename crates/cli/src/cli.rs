@@ -224,7 +224,10 @@ pub(crate) struct VerifyArgs {
 #[command(
     after_help = "Workloads (in the default order): fillseq, fillrandom, overwrite, \
 readrandom, readmissing, readseq, seekrandom, readwhilewriting, deleterandom. fillseq and \
-fillrandom start from an empty database; the others use what the previous one left."
+fillrandom start from an empty database; the others use what the previous one left. \
+Also available with --workloads: ycsb-a, ycsb-b, ycsb-e (YCSB A, B and E, zipfian keys; run \
+them after a fill) and fillsync-1, fillsync-8, fillsync-64 (--synced-num synced puts from 1, \
+8 and 64 threads, each into an empty database that syncs every write)."
 )]
 pub(crate) struct BenchArgs {
     /// Directory for the database; it must be empty or absent, and keeps the
@@ -242,6 +245,9 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) threads: u16,
+    /// Puts of each synced fill (fillsync-1, fillsync-8, fillsync-64).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub(crate) synced_num: u64,
     /// fsync the write-ahead log on every write (SyncPolicy::Always).
     #[arg(long)]
     pub(crate) sync: bool,

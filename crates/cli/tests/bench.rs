@@ -91,3 +91,29 @@ fn unknown_workloads_are_usage_errors() {
         run.stderr
     );
 }
+
+#[test]
+fn ycsb_and_synced_fills_run_when_asked_for() {
+    let run = strata(&[
+        "bench",
+        "--num",
+        "500",
+        "--synced-num",
+        "16",
+        "--workloads",
+        "fillrandom,ycsb-a,ycsb-e,fillsync-8",
+        "--json",
+    ])
+    .ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fillrandom", "ycsb-a", "ycsb-e", "fillsync-8"]);
+    assert_eq!(results[1]["ops"].as_u64(), Some(500));
+    assert_eq!(results[3]["ops"].as_u64(), Some(16));
+    assert_eq!(results[3]["threads"].as_u64(), Some(8));
+    assert_eq!(v["config"]["synced_num"].as_u64(), Some(16));
+}

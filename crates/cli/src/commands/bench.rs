@@ -1,5 +1,5 @@
-//! `strata bench`: the db_bench workloads of `strata_benches::db_bench` on
-//! a strata database, with a progress bar on stderr and a table or JSON on
+//! `strata bench`: the db_bench (and, on request, YCSB and synced-fill)
+//! workloads of `strata_benches::db_bench` on a strata database, with a progress bar on stderr and a table or JSON on
 //! stdout.
 
 use std::io::{IsTerminal, Write};
@@ -23,9 +23,10 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let workloads = args
         .workloads
         .clone()
-        .unwrap_or_else(|| Workload::ALL.to_vec());
+        .unwrap_or_else(|| Workload::DB_BENCH.to_vec());
     let config = BenchConfig {
         num: args.num,
+        synced_num: args.synced_num,
         value_size: args.value_size,
         threads: usize::from(args.threads),
         seed: args.seed,
