@@ -1,7 +1,11 @@
 //! [`TableEntries`]: a Rust `Iterator` / `DoubleEndedIterator` over a range of
 //! a table, for callers that prefer `for` loops to cursors.
+//!
+//! Each end has its own cursor, made on that end's first call (a scan that
+//! only goes forward never builds the back one). A cursor stays on the entry
+//! its end yielded last, so each end compares against the other's current key
+//! to stop where they meet: no key is copied to remember a position.
 
-use std::cmp::Ordering;
 use std::ops::Bound;
 
 use bytes::Bytes;
@@ -12,16 +16,15 @@ use crate::reader::TableReader;
 
 /// Yields `(key, value)` pairs of a table in internal-key order from the front
 /// and in reverse from the back; the two ends never cross. After an error is
-/// yielded the iterator is exhausted.
+/// yielded, or once either end is exhausted, the iterator yields nothing more
+/// from either end.
 #[derive(Debug)]
 pub struct TableEntries {
+    /// The front cursor; unpositioned until the front's first call.
     front: TableIterator,
-    back: TableIterator,
+    /// The back cursor, made from `front` on the back's first call.
+    back: Option<TableIterator>,
     front_started: bool,
-    back_started: bool,
-    /// Encoded key last yielded from each end.
-    last_front: Option<Vec<u8>>,
-    last_back: Option<Vec<u8>>,
     done: bool,
 }
 
@@ -30,29 +33,31 @@ impl TableReader {
     pub fn entries(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> TableEntries {
         TableEntries {
             front: self.range(lower, upper),
-            back: self.range(lower, upper),
+            back: None,
             front_started: false,
-            back_started: false,
-            last_front: None,
-            last_back: None,
             done: false,
         }
     }
 }
 
 impl TableEntries {
+    /// The entry under `it`, unless `it` is exhausted or has reached the
+    /// entry `other` (the opposite end's last yield) sits on.
     fn take(
         it: &TableIterator,
-        other_end: &Option<Vec<u8>>,
-        beyond: Ordering,
+        other: Option<&TableIterator>,
+        forward: bool,
     ) -> Option<Result<(InternalKey, Bytes)>> {
         if !it.valid() {
             return it.status().err().map(Err);
         }
-        if let Some(stop) = other_end
-            && compare_internal_keys(it.key(), stop) != beyond.reverse()
-        {
-            return None;
+        if let Some(other) = other {
+            let order = compare_internal_keys(it.key(), other.key());
+            // The other end is valid (an exhausted end ends the iterator), so
+            // reaching its key means every entry between them is yielded.
+            if (forward && order.is_ge()) || (!forward && order.is_le()) {
+                return None;
+            }
         }
         Some(match it.internal_key() {
             Some(k) => Ok((k.to_owned(), it.value_bytes())),
@@ -63,23 +68,9 @@ impl TableEntries {
     fn finish(
         &mut self,
         item: Option<Result<(InternalKey, Bytes)>>,
-        front: bool,
     ) -> Option<Result<(InternalKey, Bytes)>> {
-        match &item {
-            Some(Ok(_)) => {
-                let key = if front {
-                    self.front.key()
-                } else {
-                    self.back.key()
-                }
-                .to_vec();
-                if front {
-                    self.last_front = Some(key);
-                } else {
-                    self.last_back = Some(key);
-                }
-            }
-            _ => self.done = true,
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
         }
         item
     }
@@ -98,8 +89,8 @@ impl Iterator for TableEntries {
             self.front.seek_to_first();
             self.front_started = true;
         }
-        let item = Self::take(&self.front, &self.last_back, Ordering::Greater);
-        self.finish(item, true)
+        let item = Self::take(&self.front, self.back.as_ref(), true);
+        self.finish(item)
     }
 }
 
@@ -108,13 +99,19 @@ impl DoubleEndedIterator for TableEntries {
         if self.done {
             return None;
         }
-        if self.back_started {
-            self.back.prev();
-        } else {
-            self.back.seek_to_last();
-            self.back_started = true;
-        }
-        let item = Self::take(&self.back, &self.last_front, Ordering::Less);
-        self.finish(item, false)
+        let back = match &mut self.back {
+            Some(back) => {
+                back.prev();
+                back
+            }
+            None => {
+                let back = self.back.insert(self.front.unpositioned_copy());
+                back.seek_to_last();
+                back
+            }
+        };
+        let front = self.front_started.then_some(&self.front);
+        let item = Self::take(back, front, false);
+        self.finish(item)
     }
 }

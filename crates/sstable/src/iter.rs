@@ -65,6 +65,16 @@ impl TableIterator {
         self.data = None;
     }
 
+    /// A new, unpositioned cursor over the same table with the same bounds
+    /// and cache setting (an error of `self` is not carried over).
+    pub(crate) fn unpositioned_copy(&self) -> Self {
+        let mut copy = Self::new(Arc::clone(&self.table));
+        copy.lower = self.lower.clone();
+        copy.upper = self.upper.clone();
+        copy.fill_cache = self.fill_cache;
+        copy
+    }
+
     /// Whether blocks read by this iterator are added to the block cache
     /// (default true; long scans may turn it off to spare the cache).
     pub fn set_fill_cache(&mut self, fill: bool) {

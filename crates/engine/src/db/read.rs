@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use strata_core::{Error, Result, SeqNo};
 
-use crate::iter::{BoxedSource, DbIterator, MemSource, MergingIterator};
-use crate::version::Version;
+use crate::iter::{BoxedSource, DbIterator, LevelSource, MemSource, MergingIterator};
+use crate::version::{TableHandle, Version};
 
 /// A user-key range with owned bounds.
 #[derive(Debug, Clone)]
@@ -92,8 +92,10 @@ impl DbIterator {
 }
 
 /// An iterator over `range` of `version` at `snapshot`, expiry judged at
-/// `now_ms`. Tables are opened here, so a table that cannot be opened is an
-/// error now rather than mid-iteration.
+/// `now_ms`. L0 tables are opened here, so one that cannot be opened is an
+/// error now; a deeper level opens its tables as the iteration reaches them
+/// (a seek then touches one table per level), and reports such an error
+/// there.
 pub(crate) fn iterate(
     version: Arc<Version>,
     range: &KeyRange,
@@ -110,13 +112,29 @@ pub(crate) fn iterate(
         )));
     }
     let (lower, upper) = range.as_slices();
-    for level in &version.levels {
-        for table in level {
-            let meta = &table.meta;
-            if range.overlaps(&meta.smallest.user_key, &meta.largest.user_key) {
-                let entries = table.with_reader(|r| Ok(r.entries(lower, upper)))?;
-                sources.push(Box::new(entries));
-            }
+    let overlapping =
+        |t: &&Arc<TableHandle>| range.overlaps(&t.meta.smallest.user_key, &t.meta.largest.user_key);
+    let mut levels = version.levels.iter();
+    for table in levels.next().into_iter().flatten().filter(overlapping) {
+        let entries = table.with_reader(|r| Ok(r.entries(lower, upper)))?;
+        sources.push(Box::new(entries));
+    }
+    for level in levels {
+        // Sorted and disjoint: the overlapping tables are one contiguous run.
+        let first = level.partition_point(|t| !range.above_lower(&t.meta.largest.user_key));
+        let tables: Vec<_> = level
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|t| range.below_upper(&t.meta.smallest.user_key))
+            .cloned()
+            .collect();
+        if !tables.is_empty() {
+            sources.push(Box::new(LevelSource::new(
+                tables,
+                range.lower.clone(),
+                range.upper.clone(),
+            )));
         }
     }
     let merge = MergingIterator::new(sources);

@@ -5,7 +5,8 @@
 //! borrow the engine could hand out). So the source holds an `Arc<MemTable>`
 //! and refills a small buffer per end: each refill makes a cursor, seeks just
 //! past the last internal key that end examined (or to the bound), and copies
-//! up to [`REFILL`] entries out. Copies are reference-count bumps, not bytes.
+//! entries out, 16 the first time and twice as many each time after, up to
+//! [`REFILL`]. Copies are reference-count bumps, not bytes.
 //!
 //! Invariants:
 //! 1. `front_pos < back_pos` in internal-key order whenever both are set;
@@ -28,13 +29,17 @@ use bytes::Bytes;
 use strata_core::{InternalKey, InternalKeyRef, Result, SeqNo, ValueKind};
 use strata_memtable::{MemTable, MemTableCursor};
 
-/// Entries copied out per refill: small enough that a short scan copies
-/// little, large enough that the cursor's seek is amortised.
-pub(crate) const REFILL: usize = 64;
+/// Entries an end's first refill copies out: a seek followed by a few steps
+/// (the common short scan) copies little.
+const FIRST_REFILL: usize = 16;
 
-/// Entries a refill examines at most, visible or not, so that a run of
-/// versions above the snapshot cannot make one call arbitrarily long.
-const EXAMINE_LIMIT: usize = 4 * REFILL;
+/// The most entries one refill copies out; each refill of an end doubles
+/// its size up to this, so a long scan amortises the cursor's seek.
+const REFILL: usize = 64;
+
+/// Entries a refill examines at most, per entry it may copy, so that a run
+/// of versions above the snapshot cannot make one call arbitrarily long.
+const EXAMINE_FACTOR: usize = 4;
 
 type Entry = (InternalKey, Bytes);
 
@@ -55,6 +60,9 @@ pub(crate) struct MemSource {
     middle_done: bool,
     front_buf: VecDeque<Entry>,
     back_buf: VecDeque<Entry>,
+    /// Entries the next refill of each end copies out at most.
+    front_batch: usize,
+    back_batch: usize,
 }
 
 impl MemSource {
@@ -77,6 +85,8 @@ impl MemSource {
             middle_done: false,
             front_buf: VecDeque::new(),
             back_buf: VecDeque::new(),
+            front_batch: FIRST_REFILL,
+            back_batch: FIRST_REFILL,
         }
     }
 
@@ -150,6 +160,8 @@ impl MemSource {
         let mem = Arc::clone(&self.mem);
         let mut cursor = mem.cursor();
         self.seek_front(&mut cursor);
+        let batch = self.front_batch;
+        self.front_batch = (batch * 2).min(REFILL);
         let mut examined = 0;
         loop {
             let (Some(key), Some(value)) = (cursor.key(), cursor.value()) else {
@@ -165,7 +177,7 @@ impl MemSource {
                 self.front_buf.push_back((key.clone(), value.clone()));
             }
             examined += 1;
-            if self.front_buf.len() >= REFILL || examined >= EXAMINE_LIMIT {
+            if self.front_buf.len() >= batch || examined >= EXAMINE_FACTOR * batch {
                 self.front_pos = Some(key.clone());
                 return;
             }
@@ -177,6 +189,8 @@ impl MemSource {
         let mem = Arc::clone(&self.mem);
         let mut cursor = mem.cursor();
         self.seek_back(&mut cursor);
+        let batch = self.back_batch;
+        self.back_batch = (batch * 2).min(REFILL);
         let mut examined = 0;
         loop {
             let (Some(key), Some(value)) = (cursor.key(), cursor.value()) else {
@@ -192,7 +206,7 @@ impl MemSource {
                 self.back_buf.push_front((key.clone(), value.clone()));
             }
             examined += 1;
-            if self.back_buf.len() >= REFILL || examined >= EXAMINE_LIMIT {
+            if self.back_buf.len() >= batch || examined >= EXAMINE_FACTOR * batch {
                 self.back_pos = Some(key.clone());
                 return;
             }

@@ -3,8 +3,9 @@
 //! Three layers, each an owned, double-ended iterator:
 //!
 //! 1. sources yield `(InternalKey, value)` in internal-key order: a
-//!    [`MemSource`] per memtable (already filtered by snapshot) and
-//!    `TableReader::entries` per SST (not filtered);
+//!    [`MemSource`] per memtable (already filtered by snapshot),
+//!    `TableReader::entries` per L0 table and a [`LevelSource`] per deeper
+//!    level (neither filtered);
 //! 2. [`MergingIterator`] merges them into one stream in internal-key order,
 //!    ties going to the newer (lower-index) source;
 //! 3. [`DbIterator`] collapses each user key's versions into the one visible
@@ -21,11 +22,13 @@
 //! above the read's snapshot and are filtered out).
 
 mod db_iter;
+mod level_source;
 mod mem_source;
 mod merge;
 #[cfg(test)]
 mod test_support;
 
 pub use db_iter::DbIterator;
+pub(crate) use level_source::LevelSource;
 pub(crate) use mem_source::MemSource;
 pub(crate) use merge::{BoxedSource, MergingIterator};
