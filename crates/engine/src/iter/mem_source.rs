@@ -5,7 +5,7 @@
 //! borrow the engine could hand out). So the source holds an `Arc<MemTable>`
 //! and refills a small buffer per end: each refill makes a cursor, seeks just
 //! past the last internal key that end examined (or to the bound), and copies
-//! entries out, 16 the first time and twice as many each time after, up to
+//! entries out, 8 the first time and twice as many each time after, up to
 //! [`REFILL`]. Copies are reference-count bumps, not bytes.
 //!
 //! Invariants:
@@ -31,7 +31,7 @@ use strata_memtable::{MemTable, MemTableCursor};
 
 /// Entries an end's first refill copies out: a seek followed by a few steps
 /// (the common short scan) copies little.
-const FIRST_REFILL: usize = 16;
+const FIRST_REFILL: usize = 8;
 
 /// The most entries one refill copies out; each refill of an end doubles
 /// its size up to this, so a long scan amortises the cursor's seek.
