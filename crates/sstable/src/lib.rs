@@ -109,4 +109,4 @@ pub use inspect::{TableCheck, TableInspector, verify_table};
 pub use iter::TableIterator;
 pub use options::{CompressionType, TableOptions};
 pub use properties::TableProperties;
-pub use reader::{TableReader, VersionedValue};
+pub use reader::{FilterHash, TableReader, VersionedValue};

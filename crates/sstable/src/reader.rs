@@ -140,7 +140,24 @@ impl TableReader {
     /// [`Error::Corruption`] if a block on the path is invalid; [`Error::Io`]
     /// if a read fails.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<VersionedValue>> {
-        if user_key.len() > MAX_KEY_SIZE || !self.may_contain(user_key) {
+        if !self.may_contain(user_key) {
+            return Ok(None);
+        }
+        self.get_unfiltered(user_key, snapshot)
+    }
+
+    /// [`TableReader::get`] without asking the bloom filter: for a caller
+    /// that already asked it through [`TableReader::may_contain_hash`],
+    /// hashing the key once for every table it probes.
+    ///
+    /// # Errors
+    /// As [`TableReader::get`].
+    pub fn get_unfiltered(
+        &self,
+        user_key: &[u8],
+        snapshot: SeqNo,
+    ) -> Result<Option<VersionedValue>> {
+        if user_key.len() > MAX_KEY_SIZE {
             return Ok(None);
         }
         let trailer = pack_trailer(snapshot.min(MAX_SEQNO), ValueKind::SEEK).to_le_bytes();
@@ -166,6 +183,15 @@ impl TableReader {
             .filter
             .as_ref()
             .is_none_or(|f| f.may_contain(user_key))
+    }
+
+    /// [`TableReader::may_contain`] for a key hashed once with
+    /// [`FilterHash::of`] (every table's filter uses the same hash).
+    pub fn may_contain_hash(&self, hash: FilterHash) -> bool {
+        self.inner
+            .filter
+            .as_ref()
+            .is_none_or(|f| f.may_contain_hash(hash.0))
     }
 
     /// The table's properties, read at open.
@@ -208,6 +234,18 @@ impl TableReader {
     /// Bytes kept in memory for this table (index and filter).
     pub fn memory_usage(&self) -> usize {
         self.inner.index.size() + self.inner.filter.as_ref().map_or(0, BloomFilter::size)
+    }
+}
+
+/// A user key's bloom-filter hash, computed once for a lookup that asks
+/// several tables' filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterHash(u64);
+
+impl FilterHash {
+    /// The hash of `user_key`, as every table's filter computes it.
+    pub fn of(user_key: &[u8]) -> Self {
+        Self(crate::bloom::bloom_hash(user_key))
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use strata_core::{ExpiringValue, Result, SeqNo, ValueKind};
+use strata_sstable::FilterHash;
 
 use super::MAX_LEVELS;
 use super::memslot::MemSlot;
@@ -76,13 +77,15 @@ impl Version {
                 return Ok(Found::Value(e.kind, e.value));
             }
         }
+        // Every table's filter uses the same hash: compute it once.
+        let hash = FilterHash::of(user_key);
         if let Some(l0) = self.levels.first() {
             // Ask the bloom filters of the first 64 covering tables up front:
             // the probes are independent cache misses the CPU overlaps, where
             // asking each just before its lookup would serialise them.
             let mut maybe = 0u64;
             for (i, table) in l0.iter().take(64).enumerate() {
-                if table.covers(user_key) && table.with_reader(|r| Ok(r.may_contain(user_key)))? {
+                if table.covers(user_key) && table.with_reader(|r| Ok(r.may_contain_hash(hash)))? {
                     maybe |= 1 << i;
                 }
             }
@@ -90,9 +93,11 @@ impl Version {
                 let candidate = if i < 64 {
                     maybe & (1 << i) != 0
                 } else {
-                    table.covers(user_key)
+                    table.covers(user_key) && table.with_reader(|r| Ok(r.may_contain_hash(hash)))?
                 };
-                if candidate && let Some(v) = table.with_reader(|r| r.get(user_key, snapshot))? {
+                if candidate
+                    && let Some(v) = table.with_reader(|r| r.get_unfiltered(user_key, snapshot))?
+                {
                     return Ok(Found::Value(v.kind, v.value));
                 }
             }
@@ -102,7 +107,13 @@ impl Version {
             // whose largest key is not below the key.
             let i = level.partition_point(|t| t.meta.largest.user_key.as_ref() < user_key);
             if let Some(table) = level.get(i).filter(|t| t.covers(user_key))
-                && let Some(v) = table.with_reader(|r| r.get(user_key, snapshot))?
+                && let Some(v) = table.with_reader(|r| {
+                    if r.may_contain_hash(hash) {
+                        r.get_unfiltered(user_key, snapshot)
+                    } else {
+                        Ok(None)
+                    }
+                })?
             {
                 return Ok(Found::Value(v.kind, v.value));
             }
