@@ -8,7 +8,10 @@
 //! level) so every key range gets its turn; a file that overlaps nothing
 //! below moves down without being rewritten. Tombstone-heavy files go first
 //! and are compacted even when no level is over its target, so deletes free
-//! space early.
+//! space early. With no level over its target, a file that reads have
+//! looked past too often ([`FileView::seeks_exhausted`]) merges into the
+//! next level, as in LevelDB's seek compaction: a read-mostly phase after
+//! heavy writes stops paying for the L0 files the writes left behind.
 //!
 //! Concurrency: the round-robin cursors sit behind a mutex; everything else
 //! is read-only, so one `Leveled` may serve concurrent `pick` calls.
@@ -146,7 +149,7 @@ impl Leveled {
 
     /// All idle L0 files into L1, with the L1 files they overlap; a move if
     /// they overlap neither each other nor L1.
-    fn pick_level0(&self, view: &LevelsView) -> Option<CompactionPick> {
+    fn pick_level0(&self, view: &LevelsView, reason: PickReason) -> Option<CompactionPick> {
         let l0: Vec<&FileView> = view
             .level(0)
             .iter()
@@ -171,7 +174,25 @@ impl Leveled {
             .map(|f| f.number)
             .collect();
         let inputs = vec![(0, l0.iter().map(|f| f.number).collect()), (1, l1)];
-        valid(view, self.merge(inputs, 1, PickReason::Level0FileCount))
+        valid(view, self.merge(inputs, 1, reason))
+    }
+
+    /// With no level over its target: the shallowest idle file whose
+    /// allowed seeks ran out, merged into the next level (all of L0 if it is
+    /// in L0), so reads stop paying for looking past it.
+    fn pick_seeks(&self, view: &LevelsView) -> Option<CompactionPick> {
+        (0..LAST).find_map(|level| {
+            let mut exhausted = view
+                .level(level)
+                .iter()
+                .filter(|f| f.seeks_exhausted && !f.being_compacted);
+            if level == 0 {
+                exhausted.next()?;
+                self.pick_level0(view, PickReason::Seeks)
+            } else {
+                exhausted.find_map(|f| self.pick_file(view, f, PickReason::Seeks))
+            }
+        })
     }
 
     /// One file of `level` (1..LAST) into the next level: tombstone-heavy
@@ -282,7 +303,8 @@ impl CompactionStrategy for Leveled {
     }
 
     /// The level with the highest score ≥ 1 that has a valid pick (ties: the
-    /// shallower level); else the most tombstone-heavy file; else `None`.
+    /// shallower level); else the shallowest file whose seeks ran out; else
+    /// the most tombstone-heavy file; else `None`.
     fn pick(&self, view: &LevelsView) -> Option<CompactionPick> {
         let mut due: Vec<(usize, f64)> = (0..LAST)
             .map(|l| (l, self.score(view, l)))
@@ -292,11 +314,12 @@ impl CompactionStrategy for Leveled {
         due.into_iter()
             .find_map(|(level, _)| {
                 if level == 0 {
-                    self.pick_level0(view)
+                    self.pick_level0(view, PickReason::Level0FileCount)
                 } else {
                     self.pick_from_level(view, level)
                 }
             })
+            .or_else(|| self.pick_seeks(view))
             .or_else(|| self.pick_tombstones(view))
     }
 

@@ -93,6 +93,9 @@ pub enum PickReason {
     LevelSize,
     /// A tombstone-heavy file, compacted to drop deleted data early.
     Tombstones,
+    /// Leveled: reads looked past a file too often
+    /// ([`FileView::seeks_exhausted`](crate::FileView::seeks_exhausted)).
+    Seeks,
     /// Size-tiered (also inside time-window's current window): a bucket of
     /// similar-size files.
     SizeTieredBucket,
@@ -119,6 +122,7 @@ impl PickReason {
             Self::Level0FileCount => "level0_file_count",
             Self::LevelSize => "level_size",
             Self::Tombstones => "tombstones",
+            Self::Seeks => "seeks",
             Self::SizeTieredBucket => "size_tiered_bucket",
             Self::RunCount => "run_count",
             Self::WindowClosed => "window_closed",

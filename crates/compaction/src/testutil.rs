@@ -115,6 +115,7 @@ pub(crate) fn arb_view() -> impl Strategy<Value = LevelsView> {
                     max_expiry_ms: if expiring { expiry_h * HOUR } else { 0 },
                     num_shadowed: (pct % 3 != 0).then_some(entries * (pct % 7) / 100),
                     being_compacted: is_busy,
+                    seeks_exhausted: pct % 5 == 1,
                 }
             };
         let mut levels = vec![Vec::new(); MAX_LEVELS];

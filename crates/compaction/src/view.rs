@@ -55,6 +55,12 @@ pub struct FileView {
     pub num_shadowed: Option<u64>,
     /// A running compaction owns the file: a strategy must never pick it.
     pub being_compacted: bool,
+    /// Reads have had to look past this file to deeper data more often than
+    /// its size allows (LevelDB's "allowed seeks": one per 16 KiB, at least
+    /// 100): merging it into the next level would save more in reads than it costs.
+    /// Runtime state, not manifest metadata; the engine sets it only with
+    /// `Options::seek_compaction` on. [`Leveled`](crate::Leveled) acts on it.
+    pub seeks_exhausted: bool,
 }
 
 impl FileView {

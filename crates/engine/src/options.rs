@@ -91,6 +91,7 @@ pub struct Options {
     pub(crate) manifest_rewrite_bytes: u64,
     pub(crate) compaction: Arc<dyn CompactionStrategy>,
     pub(crate) auto_compaction: bool,
+    pub(crate) seek_compaction: bool,
     pub(crate) compaction_threads: usize,
     pub(crate) compaction_interval: Duration,
     pub(crate) level0_slowdown_trigger: usize,
@@ -119,6 +120,7 @@ impl Default for Options {
             manifest_rewrite_bytes: 4 << 20,
             compaction: Arc::new(Leveled::default()),
             auto_compaction: true,
+            seek_compaction: true,
             compaction_threads: 1,
             compaction_interval: Duration::from_secs(30),
             level0_slowdown_trigger: 20,
@@ -149,6 +151,7 @@ impl fmt::Debug for Options {
             .field("manifest_rewrite_bytes", &self.manifest_rewrite_bytes)
             .field("compaction", &self.compaction)
             .field("auto_compaction", &self.auto_compaction)
+            .field("seek_compaction", &self.seek_compaction)
             .field("compaction_threads", &self.compaction_threads)
             .field("compaction_interval", &self.compaction_interval)
             .field("level0_slowdown_trigger", &self.level0_slowdown_trigger)
@@ -288,6 +291,22 @@ impl Options {
     /// never slowed for L0.
     pub fn auto_compaction(mut self, yes: bool) -> Self {
         self.auto_compaction = yes;
+        self
+    }
+
+    /// Whether reads that keep looking past a table to deeper data mark it
+    /// for compaction (default `true`): LevelDB's seek compaction. Each
+    /// table allows one such read per 16 KiB of its size (at least 100); a
+    /// point lookup counts when it reads the table's block in vain and then
+    /// another table's, a scan when it merges the table with deeper ones.
+    /// The strategy decides what to do with a table out of seeks
+    /// ([`strata_compaction::FileView::seeks_exhausted`]):
+    /// [`Leveled`](strata_compaction::Leveled) merges it into the next level
+    /// when no level is over its target; the size-tiered and time-window
+    /// strategies ignore it. Turn it off for write-heavy workloads that
+    /// cannot spare the extra compaction.
+    pub fn seek_compaction(mut self, yes: bool) -> Self {
+        self.seek_compaction = yes;
         self
     }
 

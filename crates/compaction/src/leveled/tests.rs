@@ -245,6 +245,61 @@ fn tombstone_heavy_file_is_compacted_below_every_trigger() {
     );
 }
 
+fn exhausted(mut f: FileView) -> FileView {
+    f.seeks_exhausted = true;
+    f
+}
+
+#[test]
+fn an_l0_file_out_of_seeks_merges_all_of_l0_below_the_trigger() {
+    let s = Leveled::default();
+    let l1 = vec![file(1, 1, "a", "c", 1), file(2, 1, "x", "z", 2)];
+    let l0 = vec![file(10, 0, "b", "d", 40), file(11, 0, "a", "b", 41)];
+    assert_eq!(s.pick(&view(vec![l0.clone(), l1.clone()])), None);
+    let mut hot = l0.clone();
+    hot[0] = exhausted(hot[0].clone());
+    let t = merge(s.pick(&view(vec![hot.clone(), l1.clone()])));
+    assert_eq!(
+        (t.inputs, t.output_level, t.reason),
+        (vec![(0, vec![11, 10]), (1, vec![1])], 1, PickReason::Seeks)
+    );
+    // The exhausted file busy: its siblings wait with it.
+    hot[0] = busy(hot[0].clone());
+    assert_eq!(s.pick(&view(vec![hot, l1])), None);
+}
+
+#[test]
+fn a_deeper_file_out_of_seeks_merges_into_the_next_level_but_never_from_the_last() {
+    let s = Leveled::default();
+    let l2 = vec![file(5, 2, "a", "f", 5), file(6, 2, "g", "p", 6)];
+    let l1 = vec![
+        file(1, 1, "a", "c", 10),
+        exhausted(file(2, 1, "h", "k", 11)),
+    ];
+    let t = merge(s.pick(&view(vec![vec![], l1, l2])));
+    assert_eq!(
+        (t.inputs, t.output_level, t.reason),
+        (vec![(1, vec![2]), (2, vec![6])], 2, PickReason::Seeks)
+    );
+    let mut levels = vec![Vec::new(); MAX_LEVELS];
+    levels[LAST] = vec![exhausted(file(1, LAST, "a", "z", 1))];
+    assert_eq!(s.pick(&view(levels)), None);
+}
+
+#[test]
+fn a_level_over_its_target_goes_before_a_file_out_of_seeks() {
+    let v = view(vec![
+        vec![exhausted(file(10, 0, "a", "b", 40))],
+        vec![sized(file(1, 1, "c", "d", 9), 65 * MIB)],
+        vec![file(2, 2, "c", "z", 1)],
+    ]);
+    let t = merge(Leveled::default().pick(&v));
+    assert_eq!(
+        (t.inputs, t.reason),
+        (vec![(1, vec![1]), (2, vec![2])], PickReason::LevelSize)
+    );
+}
+
 #[test]
 fn busy_l0_files_are_left_out_and_block_what_overlaps_them() {
     let s = Leveled::default();

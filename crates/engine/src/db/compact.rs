@@ -41,8 +41,14 @@ pub(crate) struct CompactionState {
     pub(crate) by_reason: BTreeMap<String, u64>,
 }
 
-/// The strategy's view of `version`, with `busy` files marked.
-pub(crate) fn levels_view(version: &Version, busy: &HashSet<u64>, now_ms: u64) -> LevelsView {
+/// The strategy's view of `version`, with `busy` files marked, and the
+/// files out of allowed seeks marked if `seeks` (`Options::seek_compaction`).
+pub(crate) fn levels_view(
+    version: &Version,
+    busy: &HashSet<u64>,
+    now_ms: u64,
+    seeks: bool,
+) -> LevelsView {
     let levels = version
         .levels
         .iter()
@@ -68,6 +74,7 @@ pub(crate) fn levels_view(version: &Version, busy: &HashSet<u64>, now_ms: u64) -
                         max_expiry_ms: m.max_expiry_ms,
                         num_shadowed: m.num_shadowed,
                         being_compacted: busy.contains(&m.number),
+                        seeks_exhausted: seeks && t.seeks_exhausted(),
                     }
                 })
                 .collect()
@@ -85,7 +92,12 @@ impl Shared {
             return None;
         }
         let version = self.version.load_full();
-        let view = levels_view(&version, &state.busy, self.now_ms());
+        let view = levels_view(
+            &version,
+            &state.busy,
+            self.now_ms(),
+            self.opts.seek_compaction,
+        );
         let pick = self.opts.compaction.pick(&view)?;
         // A (user-written) strategy that breaks its contract must not
         // corrupt the tree: such a pick is refused.
@@ -110,6 +122,14 @@ impl Shared {
         }
         state.dirty = true;
         self.compaction_cv.notify_all();
+    }
+
+    /// After a read: wakes the compaction threads if a table ran out of
+    /// allowed seeks since the last check (one atomic load otherwise).
+    pub(crate) fn after_read(&self) {
+        if self.opts.seek_compaction && self.table_cache.take_seeks_ran_out() {
+            self.wake_compaction();
+        }
     }
 
     /// Marks the tree changed and wakes the compaction threads.
@@ -341,7 +361,7 @@ impl Shared {
 
     fn manual_merge(&self, range: Option<&KeyRange>) -> Result<()> {
         let version = self.version.load_full();
-        let view = levels_view(&version, &HashSet::new(), self.now_ms());
+        let view = levels_view(&version, &HashSet::new(), self.now_ms(), false);
         let bounds = range.map_or((Bound::Unbounded, Bound::Unbounded), KeyRange::as_slices);
         let Some(pick) = self.opts.compaction.pick_manual(&view, bounds) else {
             return Ok(());
@@ -383,7 +403,7 @@ impl Shared {
             if l0 < self.opts.level0_slowdown_trigger {
                 break;
             }
-            let view = levels_view(&version, &HashSet::new(), self.now_ms());
+            let view = levels_view(&version, &HashSet::new(), self.now_ms(), false);
             if self.opts.compaction.bottom_level(&view) == 0 {
                 break;
             }

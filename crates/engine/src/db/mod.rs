@@ -214,7 +214,9 @@ impl Db {
         // holds writes above it.
         let version = shared.version.load();
         let snapshot = shared.publisher.visible();
-        version.get(key.as_ref(), snapshot, shared.clock())
+        let value = version.get(key.as_ref(), snapshot, shared.clock());
+        shared.after_read();
+        value
     }
 
     /// The live keys in `range` with their values, in key order; iterate
@@ -253,7 +255,10 @@ impl Db {
         }
         let version = shared.version.load_full();
         let snapshot = shared.publisher.visible();
-        iterate(version, range, snapshot, shared.now_ms()).unwrap_or_else(DbIterator::failed)
+        let iter =
+            iterate(version, range, snapshot, shared.now_ms()).unwrap_or_else(DbIterator::failed);
+        shared.after_read();
+        iter
     }
 
     /// A consistent read-only view as of now; see [`Snapshot`]. A snapshot

@@ -114,10 +114,15 @@ pub(crate) fn iterate(
     let (lower, upper) = range.as_slices();
     let overlapping =
         |t: &&Arc<TableHandle>| range.overlaps(&t.meta.smallest.user_key, &t.meta.largest.user_key);
+    // The shallowest table the scan merges, and how many tables it merges.
+    let mut first_table: Option<&Arc<TableHandle>> = None;
+    let mut tables_merged = 0usize;
     let mut levels = version.levels.iter();
     for table in levels.next().into_iter().flatten().filter(overlapping) {
         let entries = table.with_reader(|r| Ok(r.entries(lower, upper)))?;
         sources.push(Box::new(entries));
+        first_table.get_or_insert(table);
+        tables_merged += 1;
     }
     for level in levels {
         // Sorted and disjoint: the overlapping tables are one contiguous run.
@@ -129,13 +134,22 @@ pub(crate) fn iterate(
             .take_while(|t| range.below_upper(&t.meta.smallest.user_key))
             .cloned()
             .collect();
-        if !tables.is_empty() {
+        if let Some(first) = level.get(first).filter(|_| !tables.is_empty()) {
+            first_table.get_or_insert(first);
+            tables_merged += 1;
             sources.push(Box::new(LevelSource::new(
                 tables,
                 range.lower.clone(),
                 range.upper.clone(),
             )));
         }
+    }
+    // A scan that has to merge the shallowest table with deeper ones is a
+    // seek that table costs (LevelDB samples its iterators the same way).
+    if tables_merged >= 2
+        && let Some(first) = first_table
+    {
+        first.charge_seek();
     }
     let merge = MergingIterator::new(sources);
     Ok(DbIterator::new(merge, snapshot, now_ms, Box::new(version)))

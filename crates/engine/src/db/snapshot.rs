@@ -56,8 +56,11 @@ impl Snapshot {
     /// [`Error::Io`](strata_core::Error::Io) if a table on the lookup path
     /// cannot be read.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
-        self.version
-            .get(key.as_ref(), self.seqno, self.shared.clock())
+        let value = self
+            .version
+            .get(key.as_ref(), self.seqno, self.shared.clock());
+        self.shared.after_read();
+        value
     }
 
     /// The live keys in `range` with their values as of the snapshot, in key
@@ -72,13 +75,15 @@ impl Snapshot {
     }
 
     fn iter(&self, range: &KeyRange) -> DbIterator {
-        iterate(
+        let iter = iterate(
             Arc::clone(&self.version),
             range,
             self.seqno,
             self.shared.now_ms(),
         )
-        .unwrap_or_else(DbIterator::failed)
+        .unwrap_or_else(DbIterator::failed);
+        self.shared.after_read();
+        iter
     }
 }
 

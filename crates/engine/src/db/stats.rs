@@ -58,8 +58,9 @@ pub struct Stats {
     pub compaction_bytes_read: u64,
     /// Bytes of tables written by compactions.
     pub compaction_bytes_written: u64,
-    /// Compactions done, by the strategy step that asked for them (e.g.
-    /// `Level0FileCount`, `Move`, `Drop`, `Manual`).
+    /// Compactions done, by the strategy step that asked for them, under
+    /// [`PickReason::as_str`](strata_compaction::PickReason::as_str) names
+    /// (e.g. `level0_file_count`, `seeks`, `trivial_move`, `manual`).
     pub compactions: std::collections::BTreeMap<String, u64>,
     /// The strategy's score per level (leveled: ≥ 1 means the level is due).
     pub level_scores: Vec<f64>,
@@ -108,7 +109,12 @@ impl Shared {
         let compaction = c.compaction_bytes_written.load(Ordering::Relaxed);
         let (compactions, level_scores) = {
             let state = self.compaction.lock();
-            let view = super::compact::levels_view(&version, &state.busy, self.now_ms());
+            let view = super::compact::levels_view(
+                &version,
+                &state.busy,
+                self.now_ms(),
+                self.opts.seek_compaction,
+            );
             (state.by_reason.clone(), self.opts.compaction.scores(&view))
         };
         let cache = self.table_cache.block_cache();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use strata_core::{ExpiringValue, Result, SeqNo, ValueKind};
-use strata_sstable::FilterHash;
+use strata_sstable::{FilterHash, VersionedValue};
 
 use super::MAX_LEVELS;
 use super::memslot::MemSlot;
@@ -79,6 +79,7 @@ impl Version {
         }
         // Every table's filter uses the same hash: compute it once.
         let hash = FilterHash::of(user_key);
+        let mut seeks = SeekCharge::default();
         if let Some(l0) = self.levels.first() {
             // Ask the bloom filters of the first 64 covering tables up front:
             // the probes are independent cache misses the CPU overlaps, where
@@ -95,9 +96,7 @@ impl Version {
                 } else {
                     table.covers(user_key) && table.with_reader(|r| Ok(r.may_contain_hash(hash)))?
                 };
-                if candidate
-                    && let Some(v) = table.with_reader(|r| r.get_unfiltered(user_key, snapshot))?
-                {
+                if candidate && let Some(v) = seeks.read(table, user_key, snapshot)? {
                     return Ok(Found::Value(v.kind, v.value));
                 }
             }
@@ -107,13 +106,8 @@ impl Version {
             // whose largest key is not below the key.
             let i = level.partition_point(|t| t.meta.largest.user_key.as_ref() < user_key);
             if let Some(table) = level.get(i).filter(|t| t.covers(user_key))
-                && let Some(v) = table.with_reader(|r| {
-                    if r.may_contain_hash(hash) {
-                        r.get_unfiltered(user_key, snapshot)
-                    } else {
-                        Ok(None)
-                    }
-                })?
+                && table.with_reader(|r| Ok(r.may_contain_hash(hash)))?
+                && let Some(v) = seeks.read(table, user_key, snapshot)?
             {
                 return Ok(Found::Value(v.kind, v.value));
             }
@@ -185,6 +179,37 @@ impl Version {
             }
         }
         next
+    }
+}
+
+/// Which table a point lookup charges a seek (LevelDB's rule): the first
+/// whose block it read without finding the key, once it reads a second.
+#[derive(Default)]
+enum SeekCharge<'a> {
+    #[default]
+    NothingRead,
+    Missed(&'a Arc<TableHandle>),
+    Charged,
+}
+
+impl<'a> SeekCharge<'a> {
+    /// `table`'s entry for `user_key` at `snapshot`, its filter already
+    /// passed; charges the table read in vain before it, if any.
+    fn read(
+        &mut self,
+        table: &'a Arc<TableHandle>,
+        user_key: &[u8],
+        snapshot: SeqNo,
+    ) -> Result<Option<VersionedValue>> {
+        if let SeekCharge::Missed(first) = self {
+            first.charge_seek();
+            *self = SeekCharge::Charged;
+        }
+        let found = table.with_reader(|r| r.get_unfiltered(user_key, snapshot))?;
+        if found.is_none() && matches!(self, SeekCharge::NothingRead) {
+            *self = SeekCharge::Missed(table);
+        }
+        Ok(found)
     }
 }
 
