@@ -4,9 +4,11 @@
 //! about `ratio` times the size of the one above. When L0 has `l0_trigger`
 //! files, all of them merge into L1; when a level outgrows its target, one
 //! of its files merges into the next level with everything it overlaps
-//! there. Files are taken in a round-robin over the key space (a cursor per
-//! level) so every key range gets its turn; a file that overlaps nothing
-//! below moves down without being rewritten. Tombstone-heavy files go first
+//! there. The file is the one with the least to rewrite below per byte of
+//! its own ([`FilePicker::MinOverlappingRatio`], as RocksDB), or the next in
+//! a round robin over the key space ([`FilePicker::RoundRobin`], as
+//! LevelDB); a file that overlaps nothing below moves down without being
+//! rewritten. Tombstone-heavy files go first
 //! and are compacted even when no level is over its target, so deletes free
 //! space early. With no level over its target, a file that reads have
 //! looked past too often ([`FileView::seeks_exhausted`]) merges into the
@@ -26,12 +28,27 @@ use crate::view::{FileView, LevelsView, MAX_LEVELS, hull};
 /// The last level: data there is never picked by size.
 const LAST: usize = MAX_LEVELS - 1;
 
+/// How [`Leveled`] chooses the file of an over-target level to merge into
+/// the next level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FilePicker {
+    /// The file whose overlap in the next level is smallest for its own
+    /// size (RocksDB's `kMinOverlappingRatio`): the least rewriting per
+    /// byte moved down. Ties go to the first file in key order.
+    #[default]
+    MinOverlappingRatio,
+    /// A round robin over the key space, as LevelDB does: every key range
+    /// gets its turn.
+    RoundRobin,
+}
+
 /// Leveled compaction: low space and read amplification for more writes.
 ///
 /// See the module doc and `docs/compaction.md`.
 #[derive(Debug)]
 pub struct Leveled {
     l0_trigger: usize,
+    file_picker: FilePicker,
     base_level_size: u64,
     level_size_ratio: u64,
     target_file_size: u64,
@@ -45,6 +62,7 @@ impl Default for Leveled {
     fn default() -> Self {
         Self {
             l0_trigger: 4,
+            file_picker: FilePicker::default(),
             base_level_size: 64 << 20,
             level_size_ratio: 10,
             target_file_size: DEFAULT_TARGET_FILE_SIZE,
@@ -75,6 +93,14 @@ impl Leveled {
     /// at least 1). Lower: fewer files per read, more write amplification.
     pub fn l0_trigger(mut self, files: usize) -> Self {
         self.l0_trigger = files.max(1);
+        self
+    }
+
+    /// How the file of an over-target level is chosen (default
+    /// [`FilePicker::MinOverlappingRatio`]). Tombstone-heavy files go
+    /// first either way.
+    pub fn file_picker(mut self, picker: FilePicker) -> Self {
+        self.file_picker = picker;
         self
     }
 
@@ -196,7 +222,7 @@ impl Leveled {
     }
 
     /// One file of `level` (1..LAST) into the next level: tombstone-heavy
-    /// files first, then the round robin.
+    /// files first, then the file picker's choice.
     fn pick_from_level(&self, view: &LevelsView, level: usize) -> Option<CompactionPick> {
         let files = view.level(level);
         if let Some(pick) = self
@@ -206,6 +232,44 @@ impl Leveled {
         {
             return Some(pick);
         }
+        match self.file_picker {
+            FilePicker::MinOverlappingRatio => self.pick_min_overlap(view, level),
+            FilePicker::RoundRobin => self.pick_round_robin(view, level),
+        }
+    }
+
+    /// The idle file of `level` with the fewest next-level bytes to rewrite
+    /// per byte of its own that has a valid pick.
+    fn pick_min_overlap(&self, view: &LevelsView, level: usize) -> Option<CompactionPick> {
+        let below = view.level(level + 1);
+        let mut candidates: Vec<(f64, &FileView)> = view
+            .level(level)
+            .iter()
+            .filter(|f| !f.being_compacted)
+            .map(|f| {
+                // The next level is sorted and disjoint: its overlap with
+                // `f` is one contiguous run.
+                let start = below.partition_point(|g| g.largest < f.smallest);
+                let overlap: u64 = below
+                    .get(start..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|g| g.smallest <= f.largest)
+                    .fold(0u64, |sum, g| sum.saturating_add(g.size));
+                (overlap as f64 / f.size.max(1) as f64, f)
+            })
+            .collect();
+        // Stable: equal ratios keep key order.
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+        candidates
+            .into_iter()
+            .find_map(|(_, f)| self.pick_file(view, f, PickReason::LevelSize))
+    }
+
+    /// The first idle file after the level's cursor (wrapping) that has a
+    /// valid pick; moves the cursor past it.
+    fn pick_round_robin(&self, view: &LevelsView, level: usize) -> Option<CompactionPick> {
+        let files = view.level(level);
         let mut cursors = self.cursors.lock();
         let start = match cursors.get(level).and_then(Option::as_ref) {
             Some(after) => files.partition_point(|f| f.smallest <= after),

@@ -56,7 +56,7 @@ mod testutil;
 pub use executor::{
     CompactionJob, CompactionOutput, OutputFile, run_compaction, visible_to_a_snapshot,
 };
-pub use leveled::Leveled;
+pub use leveled::{FilePicker, Leveled};
 pub use size_tiered::SizeTiered;
 pub use strategy::{CompactionStrategy, DEFAULT_TARGET_FILE_SIZE};
 pub use task::{CompactionPick, CompactionTask, PickReason};

@@ -114,12 +114,43 @@ fn round_robin_walks_the_key_space_and_wraps() {
         .map(|(i, k)| sized(file(i as u64 + 1, 1, k, &format!("{k}z"), 20), 100 * MIB))
         .collect();
     let v = view(vec![vec![], l1, vec![file(9, 2, "0", "zz", 1)]]);
-    let s = Leveled::default();
+    let s = Leveled::default().file_picker(FilePicker::RoundRobin);
     let first_input = || merge(s.pick(&v)).inputs[0].1[0];
     assert_eq!(
         [first_input(), first_input(), first_input(), first_input()],
         [1, 2, 3, 1]
     );
+}
+
+#[test]
+fn min_overlap_takes_the_file_with_least_to_rewrite_per_byte() {
+    // L1 over target; "a" overlaps 30 MiB below for 20 MiB, "h" 10 MiB for
+    // 25 MiB (the least per byte), "q" 60 MiB for 25 MiB.
+    let l1 = vec![
+        sized(file(1, 1, "a", "c", 20), 20 * MIB),
+        sized(file(2, 1, "h", "k", 21), 25 * MIB),
+        sized(file(3, 1, "q", "s", 22), 25 * MIB),
+    ];
+    let l2 = vec![
+        sized(file(4, 2, "a", "b", 1), 30 * MIB),
+        sized(file(5, 2, "j", "j", 2), 10 * MIB),
+        sized(file(6, 2, "p", "r", 3), 20 * MIB),
+        sized(file(7, 2, "s", "t", 4), 40 * MIB),
+    ];
+    let s = Leveled::default();
+    let t = merge(s.pick(&view(vec![vec![], l1.clone(), l2.clone()])));
+    assert_eq!(
+        (t.inputs, t.reason),
+        (vec![(1, vec![2]), (2, vec![5])], PickReason::LevelSize)
+    );
+    // Unchanged view, same pick: no cursor moves it on.
+    let t = merge(s.pick(&view(vec![vec![], l1.clone(), l2.clone()])));
+    assert_eq!(t.inputs[0], (1, vec![2]));
+    // Its overlap busy: the next best ratio ("a", 1.5) goes.
+    let mut l2_busy = l2;
+    l2_busy[1] = busy(l2_busy[1].clone());
+    let t = merge(s.pick(&view(vec![vec![], l1, l2_busy])));
+    assert_eq!(t.inputs, vec![(1, vec![1]), (2, vec![4])]);
 }
 
 #[test]
