@@ -410,6 +410,17 @@ impl Options {
     /// format's, not `max_value_size`: that one is checked when a write is
     /// accepted, and lowering it must not stop recovery or flushes of values
     /// written under a higher one.
+    /// Bytes each new WAL is preallocated to: under a policy that syncs,
+    /// a sync within the preallocated size need not make a new file size
+    /// durable. The memtable budget bounds what one WAL takes before
+    /// rotation (its records are smaller than their memtable charge).
+    pub(crate) fn wal_preallocation(&self) -> u64 {
+        match self.sync_policy {
+            SyncPolicy::Never => 0,
+            SyncPolicy::Always | SyncPolicy::Interval(_) => self.memtable_size as u64,
+        }
+    }
+
     pub(crate) fn table_options(&self) -> strata_sstable::TableOptions {
         strata_sstable::TableOptions::default()
             .block_size(self.block_size)

@@ -300,6 +300,12 @@ impl LogReader {
     /// at `bad_at`: an error in `Strict` mode, or in `TolerateTornTail` mode
     /// for non-zero damage with intact records after it; a reported drop otherwise.
     fn stop(&mut self, offset: u64, bad_at: u64, reason: &str) -> Result<Option<Vec<u8>>> {
+        // A preallocated log reads as zeros past its last append: zeros
+        // from a record boundary to the end of the file are where the log
+        // ends, as the end of a file that was not preallocated is.
+        if self.record_start.is_none() && offset == bad_at && self.zeros_to_end(offset)? {
+            return Ok(None);
+        }
         if self.mode == RecoveryMode::Strict {
             return Err(Error::corruption(&self.path, offset, reason));
         }
@@ -320,6 +326,23 @@ impl LogReader {
             intact_records_after: intact_after,
         });
         Ok(None)
+    }
+
+    /// Whether every byte from `offset` to the end of the file is zero.
+    fn zeros_to_end(&self, offset: u64) -> Result<bool> {
+        const CHUNK: u64 = 64 << 10;
+        let mut chunk = vec![0u8; CHUNK as usize];
+        let mut at = offset;
+        while at < self.file_len {
+            let len = (self.file_len - at).min(CHUNK) as usize;
+            let buf = chunk.get_mut(..len).unwrap_or_default();
+            self.file.read_at(at, buf)?;
+            if buf.iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            at += len as u64;
+        }
+        Ok(true)
     }
 
     /// Whether the failing fragment at `at` looks like a page the kernel never

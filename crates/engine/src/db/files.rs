@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_core::{FileSystem, Result};
+use strata_core::{FileSystem, Result, WritableFile};
 
 use crate::manifest::parse_manifest_file_name;
 
@@ -69,7 +69,7 @@ pub(crate) fn data_without_current(
     for (name, file) in on_disk {
         let holds_data = match file {
             DbFile::Table(_) => true,
-            DbFile::Wal(_) => fs.open(&dir.join(name))?.size()? > 0,
+            DbFile::Wal(_) => has_nonzero_byte(fs, &dir.join(name))?,
             DbFile::Manifest(_) | DbFile::Temp(_) => false,
         };
         if holds_data {
@@ -77,6 +77,38 @@ pub(crate) fn data_without_current(
         }
     }
     Ok(None)
+}
+
+/// Whether the file holds a byte that is not zero: a preallocated WAL
+/// that took no write is all zeros.
+fn has_nonzero_byte(fs: &dyn FileSystem, path: &Path) -> Result<bool> {
+    const CHUNK: u64 = 64 << 10;
+    let file = fs.open(path)?;
+    let size = file.size()?;
+    let mut at = 0;
+    while at < size {
+        let len = usize::try_from((size - at).min(CHUNK)).unwrap_or(0);
+        if file.read_bytes(at, len)?.iter().any(|&b| b != 0) {
+            return Ok(true);
+        }
+        at += CHUNK;
+    }
+    Ok(false)
+}
+
+/// Creates WAL `number`, preallocated to `bytes` (see
+/// [`WritableFile::preallocate`]); 0 preallocates nothing.
+pub(crate) fn create_wal(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    number: u64,
+    bytes: u64,
+) -> Result<Box<dyn WritableFile>> {
+    let mut file = fs.create(&wal_path(dir, number))?;
+    if bytes > 0 {
+        file.preallocate(bytes)?;
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

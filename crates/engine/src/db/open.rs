@@ -154,7 +154,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
     let wal_number = next_file;
     let manifest_number = next_file + 1;
     next_file += 2;
-    let wal_file = fs.create(&wal_path(dir, wal_number))?;
+    let mut wal_file = fs.create(&wal_path(dir, wal_number))?;
     fs.sync_dir(dir)?;
     let mut edit = VersionEdit::new();
     edit.log_number = Some(wal_number);
@@ -166,6 +166,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
     state.apply(&edit)?;
     // The commit point: CURRENT names a manifest holding the replayed tables.
     let writer = ManifestWriter::create(&*fs, dir, manifest_number, &state)?;
+    // Only now: before CURRENT exists, a WAL that holds bytes would make a
+    // later open take the directory for a database.
+    wal_file.preallocate(opts.wal_preallocation())?;
 
     for (name, file) in &on_disk {
         let obsolete = match *file {

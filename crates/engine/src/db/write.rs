@@ -15,7 +15,7 @@ use std::time::Instant;
 use strata_core::{Error, Result, ValueKind};
 use strata_wal::{LogWriter, Wal, WriteBatch};
 
-use super::files::wal_path;
+use super::files::{create_wal, wal_path};
 use super::shared::Shared;
 use crate::version::MemSlot;
 
@@ -167,7 +167,7 @@ impl Shared {
     fn rotate(&self, target: &mut super::shared::WriteTarget) -> Result<()> {
         let number = self.new_file_number();
         let path = wal_path(&self.dir, number);
-        let file = self.fs.create(&path)?;
+        let file = create_wal(&*self.fs, &self.dir, number, self.opts.wal_preallocation())?;
         // The new log's name must survive a power loss before any write
         // acknowledged from it does.
         self.fs.sync_dir(&self.dir)?;
