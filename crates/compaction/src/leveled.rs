@@ -10,9 +10,9 @@
 //! LevelDB); a file that overlaps nothing below moves down without being
 //! rewritten. Tombstone-heavy files go first
 //! and are compacted even when no level is over its target, so deletes free
-//! space early. With no level over its target, a file that reads have
-//! looked past too often ([`FileView::seeks_exhausted`]) merges into the
-//! next level, as in LevelDB's seek compaction: a read-mostly phase after
+//! space early. With no level over its target and no tombstone-heavy file,
+//! a file that reads have looked past too often
+//! ([`FileView::seeks_exhausted`]) merges into the next level, as in LevelDB's seek compaction: a read-mostly phase after
 //! heavy writes stops paying for the L0 files the writes left behind.
 //!
 //! Concurrency: the round-robin cursors sit behind a mutex; everything else
@@ -203,9 +203,10 @@ impl Leveled {
         valid(view, self.merge(inputs, 1, reason))
     }
 
-    /// With no level over its target: the shallowest idle file whose
-    /// allowed seeks ran out, merged into the next level (all of L0 if it is
-    /// in L0), so reads stop paying for looking past it.
+    /// With no level over its target and no tombstone work: the shallowest
+    /// idle file whose allowed seeks ran out, merged into the next level
+    /// (all of L0 if it is in L0; moved if nothing there overlaps it), so
+    /// reads stop paying for looking past it.
     fn pick_seeks(&self, view: &LevelsView) -> Option<CompactionPick> {
         (0..LAST).find_map(|level| {
             let mut exhausted = view
@@ -367,8 +368,8 @@ impl CompactionStrategy for Leveled {
     }
 
     /// The level with the highest score ≥ 1 that has a valid pick (ties: the
-    /// shallower level); else the shallowest file whose seeks ran out; else
-    /// the most tombstone-heavy file; else `None`.
+    /// shallower level); else the most tombstone-heavy file; else the
+    /// shallowest file whose seeks ran out; else `None`.
     fn pick(&self, view: &LevelsView) -> Option<CompactionPick> {
         let mut due: Vec<(usize, f64)> = (0..LAST)
             .map(|l| (l, self.score(view, l)))
@@ -383,8 +384,8 @@ impl CompactionStrategy for Leveled {
                     self.pick_from_level(view, level)
                 }
             })
-            .or_else(|| self.pick_seeks(view))
             .or_else(|| self.pick_tombstones(view))
+            .or_else(|| self.pick_seeks(view))
     }
 
     /// L0: idle files / trigger; Ln: idle bytes / target (reported for the

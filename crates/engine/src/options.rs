@@ -406,10 +406,6 @@ impl Options {
         self.table_options().validate()
     }
 
-    /// Options for tables this database writes. The value limit is the
-    /// format's, not `max_value_size`: that one is checked when a write is
-    /// accepted, and lowering it must not stop recovery or flushes of values
-    /// written under a higher one.
     /// Bytes each new WAL is preallocated to: under a policy that syncs,
     /// a sync within the preallocated size need not make a new file size
     /// durable. The memtable budget bounds what one WAL takes before
@@ -421,6 +417,10 @@ impl Options {
         }
     }
 
+    /// Options for tables this database writes. The value limit is the
+    /// format's, not `max_value_size`: that one is checked when a write is
+    /// accepted, and lowering it must not stop recovery or flushes of values
+    /// written under a higher one.
     pub(crate) fn table_options(&self) -> strata_sstable::TableOptions {
         strata_sstable::TableOptions::default()
             .block_size(self.block_size)

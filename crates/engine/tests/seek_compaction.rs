@@ -113,6 +113,32 @@ fn reads_that_find_their_key_in_the_first_table_charge_nothing() {
 }
 
 #[test]
+fn scans_over_tables_that_do_not_overlap_charge_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    // Sequential keys: two L0 tables side by side, [0, 100) and [100, 200).
+    let mut model = BTreeMap::new();
+    for part in 0..2 {
+        for i in part * 100..(part + 1) * 100 {
+            db.put(key(i), "v").unwrap();
+            model.insert(key(i), "v".to_owned());
+        }
+        db.flush().unwrap();
+    }
+    assert_eq!(db.stats().levels[0].files, 2);
+    for i in 0..300 {
+        // Whole scans and seeks both span the two tables; neither table
+        // holds keys where the other does.
+        assert_eq!(db.scan::<&str, _>(..).count(), 200);
+        db.scan(key(i % 200)..).next().unwrap().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(seek_compactions(&db), 0);
+    assert_eq!(db.stats().levels[0].files, 2);
+    check(&db, &model);
+}
+
+#[test]
 fn with_seek_compaction_off_reads_leave_l0_alone() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), Options::default().seek_compaction(false)).unwrap();

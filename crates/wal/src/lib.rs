@@ -28,6 +28,10 @@
 //!   one not). Any other damage followed by intact records is
 //!   [`Error::Corruption`](strata_core::Error::Corruption), as in
 //!   [`RecoveryMode::Strict`]. The exact rule is on [`LogReader`].
+//! * A reader built with [`LogReader::zero_tail_is_end`] (for logs that may
+//!   be preallocated, as the engine's WALs under a syncing policy are)
+//!   takes zeros from a record boundary to the end of the file for the
+//!   log's end, in both modes.
 //! * After any failed append or sync, a [`LogWriter`] or [`Wal`] refuses
 //!   further writes.
 //!

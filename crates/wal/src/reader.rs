@@ -28,7 +28,9 @@ pub enum RecoveryMode {
     /// [`Error::Corruption`]. For the newest log, whose end a crash may have torn.
     #[default]
     TolerateTornTail,
-    /// Any damage, a torn tail included, is [`Error::Corruption`].
+    /// Any damage, a torn tail included, is [`Error::Corruption`]. (Zeros
+    /// to the end of a log read with [`LogReader::zero_tail_is_end`] are
+    /// its end, not damage.)
     Strict,
 }
 
@@ -108,7 +110,9 @@ enum Fragment {
 /// (a manifest edit, a batch with consecutive sequence numbers). So the reader
 /// never skips a damaged region to resume after it. At the first problem —
 /// checksum mismatch, impossible length, unknown type, broken fragment
-/// sequence, a record cut off by the end of the file — it stops:
+/// sequence, a record cut off by the end of the file — it stops (unless
+/// [`LogReader::zero_tail_is_end`] is set and only zeros follow, from a
+/// record boundary to the end of the file: then the log simply ends there):
 ///
 /// * [`RecoveryMode::Strict`] returns [`Error::Corruption`] with the offset of
 ///   the bad fragment (or of the first fragment of the record it breaks);
@@ -165,6 +169,9 @@ pub struct LogReader {
     last_record_offset: u64,
     report: RecoveryReport,
     done: bool,
+    /// Zeros from a record boundary to the end of the file end the log
+    /// (see [`LogReader::zero_tail_is_end`]).
+    zero_tail_is_end: bool,
 }
 
 impl LogReader {
@@ -191,9 +198,21 @@ impl LogReader {
             last_record_offset: 0,
             report: RecoveryReport::default(),
             done: false,
+            zero_tail_is_end: false,
         };
         reader.load_block(0)?;
         Ok(reader)
+    }
+
+    /// Reads a log that may have been preallocated: if reading fails at a
+    /// record boundary and every byte from there to the end of the file is
+    /// zero, that is the end of the log in both modes, with nothing
+    /// reported. Zeros after an open `FIRST` fragment are still a torn
+    /// record. Off by default: without preallocation such zeros are a
+    /// crash trace (or sectors a device lost), worth reporting.
+    pub fn zero_tail_is_end(mut self, yes: bool) -> Self {
+        self.zero_tail_is_end = yes;
+        self
     }
 
     /// The next record, or `None` at the end of the log (or where a
@@ -300,10 +319,12 @@ impl LogReader {
     /// at `bad_at`: an error in `Strict` mode, or in `TolerateTornTail` mode
     /// for non-zero damage with intact records after it; a reported drop otherwise.
     fn stop(&mut self, offset: u64, bad_at: u64, reason: &str) -> Result<Option<Vec<u8>>> {
-        // A preallocated log reads as zeros past its last append: zeros
-        // from a record boundary to the end of the file are where the log
-        // ends, as the end of a file that was not preallocated is.
-        if self.record_start.is_none() && offset == bad_at && self.zeros_to_end(offset)? {
+        // A preallocated log reads as zeros past its last append.
+        if self.zero_tail_is_end
+            && self.record_start.is_none()
+            && offset == bad_at
+            && self.zeros_to_end(offset)?
+        {
             return Ok(None);
         }
         if self.mode == RecoveryMode::Strict {

@@ -6,7 +6,11 @@ mod common;
 
 use strata_wal::{BLOCK_SIZE, HEADER_SIZE, RecoveryMode};
 
-use common::{build_log, read_bytes, record};
+use std::sync::Arc;
+
+use strata_wal::LogReader;
+
+use common::{MemFile, build_log, read_bytes, read_with, record};
 
 /// Records covering FULL, FIRST/MIDDLE/LAST, empty records, an empty FIRST
 /// fragment and zero padding at a block tail.
@@ -45,12 +49,8 @@ fn cut_at_every_offset_reads_exactly_the_complete_records() {
         assert_eq!(report.records, complete as u64);
         assert_eq!(report.valid_len, valid_len, "cut {cut}");
         match &report.dropped {
-            // Zeros after the last record (block padding) read as the
-            // log's end, as a preallocated log's unwritten space does.
             None => assert!(
-                cut as u64 == valid_len
-                    || cut % BLOCK_SIZE == 0
-                    || log[valid_len as usize..cut].iter().all(|&b| b == 0),
+                cut as u64 == valid_len || (cut % BLOCK_SIZE == 0),
                 "cut {cut}: an incomplete tail went unreported"
             ),
             Some(d) => {
@@ -90,18 +90,51 @@ fn torn_record_counts_as_one_dropped_record() {
     assert_eq!(d.intact_records_after, 0);
 }
 
-/// Preallocated or zero-extended space after the last record (strata
-/// preallocates synced logs; some file systems show it after a crash) is
-/// the end of the log, in both modes: no record is lost there.
+/// Preallocated or zero-extended space after the last record (some file
+/// systems show it after a crash) is dropped as zero fill, not a lost record.
 #[test]
-fn zero_filled_tail_is_the_end_of_the_log() {
+fn zero_filled_tail_drops_no_record() {
+    let records = vec![record(0, 10), record(1, 100)];
+    let (mut log, ends) = build_log(&records);
+    log.resize(log.len() + 5000, 0);
+    let (got, result, report) = read_bytes(&log, RecoveryMode::TolerateTornTail);
+    result.unwrap();
+    assert_eq!(got, records);
+    let d = report.dropped.unwrap();
+    assert_eq!((d.offset, d.bytes, d.records), (ends[1], 5000, 0));
+    let (_, strict, _) = read_bytes(&log, RecoveryMode::Strict);
+    assert!(strict.unwrap_err().is_corruption());
+}
+
+/// A reader for logs that may be preallocated.
+fn read_preallocated(
+    bytes: &[u8],
+    mode: RecoveryMode,
+) -> (
+    Vec<Vec<u8>>,
+    strata_core::Result<()>,
+    strata_wal::RecoveryReport,
+) {
+    let file = Arc::new(MemFile(bytes.to_vec()));
+    read_with(
+        LogReader::new(file, "test.log", mode)
+            .unwrap()
+            .zero_tail_is_end(true),
+    )
+}
+
+/// With `zero_tail_is_end`, zeros from a record boundary to the end of the
+/// file (a preallocated log's unwritten space) are the log's end in both
+/// modes; without it they are the drop shown above.
+#[test]
+fn a_preallocated_log_ends_where_its_zeros_start() {
     let records = vec![record(0, 10), record(1, 100)];
     let (log, ends) = build_log(&records);
     for zeros in [1, HEADER_SIZE, 5000, 3 * BLOCK_SIZE + 17] {
         let mut log = log.clone();
         log.resize(log.len() + zeros, 0);
         for mode in [RecoveryMode::TolerateTornTail, RecoveryMode::Strict] {
-            let (got, result, report) = read_bytes(&log, mode);
+            let (got, result, report) = read_preallocated(&log, mode);
             result.unwrap();
             assert_eq!(got, records, "{zeros} zeros, {mode:?}");
             assert_eq!(report.dropped, None);
@@ -110,19 +143,45 @@ fn zero_filled_tail_is_the_end_of_the_log() {
     }
 }
 
-/// Zeros after an intact first fragment are a torn record, not an end.
+/// Even so, zeros after an intact first fragment are a torn record.
 #[test]
-fn zeros_inside_a_record_are_still_damage() {
+fn zeros_inside_a_record_of_a_preallocated_log_are_still_damage() {
     let records = vec![record(0, 10), record(1, 2 * BLOCK_SIZE)];
     let (mut log, ends) = build_log(&records);
-    // Keep the FIRST fragment's block, zero everything after it.
-    let first_block_end = BLOCK_SIZE;
-    log[first_block_end..].fill(0);
-    let (got, result, report) = read_bytes(&log, RecoveryMode::TolerateTornTail);
+    // Keep the block with the FIRST fragment, zero everything after it.
+    log[BLOCK_SIZE..].fill(0);
+    let (got, result, report) = read_preallocated(&log, RecoveryMode::TolerateTornTail);
     result.unwrap();
     assert_eq!(got, records[..1]);
     let d = report.dropped.unwrap();
     assert_eq!((d.offset, d.records), (ends[0], 1));
-    let (_, strict, _) = read_bytes(&log, RecoveryMode::Strict);
+    let (_, strict, _) = read_preallocated(&log, RecoveryMode::Strict);
     assert!(strict.unwrap_err().is_corruption());
+}
+
+/// A cut preallocated log reads like a cut log, except that a cut leaving
+/// only zeros after the last whole record (block padding) is clean.
+#[test]
+fn a_cut_preallocated_log_keeps_exactly_the_complete_records() {
+    let records = vec![record(0, 50), record(1, 70_000), record(2, 9)];
+    let (log, ends) = build_log(&records);
+    for cut in (0..=log.len()).step_by(7) {
+        let complete = ends.iter().take_while(|&&e| e <= cut as u64).count();
+        let valid_len = if complete == 0 {
+            0
+        } else {
+            ends[complete - 1] as usize
+        };
+        let mut image = log[..cut].to_vec();
+        image.resize(log.len() + 4096, 0);
+        let (got, result, report) = read_preallocated(&image, RecoveryMode::TolerateTornTail);
+        result.unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+        assert_eq!(got, records[..complete], "cut {cut}");
+        let only_zeros_left = log[valid_len..cut].iter().all(|&b| b == 0);
+        assert_eq!(
+            report.dropped.is_none(),
+            only_zeros_left,
+            "cut {cut}: {report:?}"
+        );
+    }
 }

@@ -311,6 +311,9 @@ impl Shared {
             edit.remove_file(level_u8(level)?, number);
             if keep {
                 edit.add_file(level_u8(to_level)?, handle.meta.clone());
+                // At its new level the file starts a new allowance, as a
+                // file written there would.
+                handle.reset_allowed_seeks();
                 moved.push((to_level, Arc::clone(handle)));
             }
         }

@@ -329,7 +329,10 @@ impl Replay<'_> {
     fn wal(&mut self, number: u64, report: &mut OpenReport) -> Result<()> {
         let path = wal_path(self.dir, number);
         let file = self.fs.open(&path)?;
-        let mut reader = LogReader::new(file, &path, self.opts.recovery_mode)?;
+        // WALs may be preallocated (under a syncing policy, now or when
+        // they were written).
+        let mut reader =
+            LogReader::new(file, &path, self.opts.recovery_mode)?.zero_tail_is_end(true);
         while let Some(record) = reader.next_record()? {
             let offset = reader.last_record_offset();
             let batch = WriteBatch::decode_from(&record, &path, offset)?.freeze();

@@ -114,15 +114,10 @@ pub(crate) fn iterate(
     let (lower, upper) = range.as_slices();
     let overlapping =
         |t: &&Arc<TableHandle>| range.overlaps(&t.meta.smallest.user_key, &t.meta.largest.user_key);
-    // The shallowest table the scan merges, and how many tables it merges.
-    let mut first_table: Option<&Arc<TableHandle>> = None;
-    let mut tables_merged = 0usize;
     let mut levels = version.levels.iter();
     for table in levels.next().into_iter().flatten().filter(overlapping) {
         let entries = table.with_reader(|r| Ok(r.entries(lower, upper)))?;
         sources.push(Box::new(entries));
-        first_table.get_or_insert(table);
-        tables_merged += 1;
     }
     for level in levels {
         // Sorted and disjoint: the overlapping tables are one contiguous run.
@@ -134,9 +129,7 @@ pub(crate) fn iterate(
             .take_while(|t| range.below_upper(&t.meta.smallest.user_key))
             .cloned()
             .collect();
-        if let Some(first) = level.get(first).filter(|_| !tables.is_empty()) {
-            first_table.get_or_insert(first);
-            tables_merged += 1;
+        if !tables.is_empty() {
             sources.push(Box::new(LevelSource::new(
                 tables,
                 range.lower.clone(),
@@ -144,15 +137,61 @@ pub(crate) fn iterate(
             )));
         }
     }
-    // A scan that has to merge the shallowest table with deeper ones is a
-    // seek that table costs (LevelDB samples its iterators the same way).
-    if tables_merged >= 2
-        && let Some(first) = first_table
-    {
-        first.charge_seek();
-    }
+    charge_scan(&version, range);
     let merge = MergingIterator::new(sources);
     Ok(DbIterator::new(merge, snapshot, now_ms, Box::new(version)))
+}
+
+/// Charges a seek to the shallowest table a scan of `range` reads, if the
+/// scan has to merge it with another table holding keys where both overlap
+/// the range: the scan looks past it (LevelDB samples its iterators for the
+/// same purpose). One charge per scan, however far it reads.
+fn charge_scan(version: &Version, range: &KeyRange) {
+    let in_range =
+        |t: &Arc<TableHandle>| range.overlaps(&t.meta.smallest.user_key, &t.meta.largest.user_key);
+    let mut l0 = version.levels.first().into_iter().flatten();
+    // The shallowest table in range: an L0 table (newest first), else the
+    // first of the shallowest deeper level that has one.
+    let first = l0
+        .by_ref()
+        .find(|t| in_range(t))
+        .map(|t| (0, t))
+        .or_else(|| {
+            version
+                .levels
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find_map(|(level, files)| {
+                    let i = files.partition_point(|t| !range.above_lower(&t.meta.largest.user_key));
+                    files.get(i).filter(|t| in_range(t)).map(|t| (level, t))
+                })
+        });
+    let Some((first_level, first)) = first else {
+        return;
+    };
+    // Where the scan reads `first`: its range within the scan's.
+    let lo = &first.meta.smallest.user_key;
+    let hi = &first.meta.largest.user_key;
+    let meets = |t: &Arc<TableHandle>| {
+        let s = t.meta.smallest.user_key.as_ref().max(lo.as_ref());
+        let l = t.meta.largest.user_key.as_ref().min(hi.as_ref());
+        s <= l && range.overlaps(s, l)
+    };
+    let other_l0 = first_level == 0 && l0.any(meets);
+    let deeper = || {
+        version.levels.iter().skip(first_level + 1).any(|files| {
+            // Sorted and disjoint: the first table reaching both `first`
+            // and the range is the only one to look at.
+            let i = files.partition_point(|t| {
+                t.meta.largest.user_key < *lo || !range.above_lower(&t.meta.largest.user_key)
+            });
+            files.get(i).is_some_and(meets)
+        })
+    };
+    if other_l0 || deeper() {
+        first.charge_seek();
+    }
 }
 
 #[cfg(test)]

@@ -96,7 +96,9 @@ fn read_wal(fs: &dyn FileSystem, path: &Path, last: &mut Option<SeqNo>) -> WalRe
         dropped: None,
     };
     let result = (|| -> Result<Option<DroppedTail>> {
-        let mut reader = LogReader::new(fs.open(path)?, path, RecoveryMode::TolerateTornTail)?;
+        // As replay reads it: WALs may be preallocated.
+        let mut reader = LogReader::new(fs.open(path)?, path, RecoveryMode::TolerateTornTail)?
+            .zero_tail_is_end(true);
         while let Some(record) = reader.next_record()? {
             let offset = reader.last_record_offset();
             let batch = WriteBatch::decode_from(&record, path, offset)?;

@@ -144,13 +144,15 @@ const BYTES_PER_SEEK: u64 = 16 << 10;
 /// after a handful of reads.
 const MIN_ALLOWED_SEEKS: u64 = 100;
 
+/// The allowance of a table of `size` bytes.
+fn allowed_seeks(size: u64) -> i64 {
+    i64::try_from((size / BYTES_PER_SEEK).max(MIN_ALLOWED_SEEKS)).unwrap_or(i64::MAX)
+}
+
 impl TableHandle {
     pub(crate) fn new(meta: FileMetadata, path: PathBuf, cache: Arc<TableCache>) -> Self {
         Self {
-            allowed_seeks: AtomicI64::new(
-                i64::try_from((meta.size / BYTES_PER_SEEK).max(MIN_ALLOWED_SEEKS))
-                    .unwrap_or(i64::MAX),
-            ),
+            allowed_seeks: AtomicI64::new(allowed_seeks(meta.size)),
             meta,
             path,
             cache,
@@ -167,6 +169,13 @@ impl TableHandle {
         if self.allowed_seeks.fetch_sub(1, Ordering::Relaxed) == 1 {
             self.cache.seeks_ran_out.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Gives the table its full allowance again (after a move to a new
+    /// level, where reads look past it for other reasons).
+    pub(crate) fn reset_allowed_seeks(&self) {
+        self.allowed_seeks
+            .store(allowed_seeks(self.meta.size), Ordering::Relaxed);
     }
 
     /// True once reads have looked past this table more often than its
@@ -297,6 +306,30 @@ mod tests {
             path,
             Arc::clone(cache),
         ))
+    }
+
+    #[test]
+    fn a_table_asks_for_compaction_once_when_its_seeks_run_out() {
+        let fs = FaultFs::new();
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        let cache = Arc::new(TableCache::new(Arc::new(fs.clone()), 2, None, false));
+        // A tiny table: the minimum allowance.
+        let t = real_table(&fs, &cache, 1);
+        for _ in 0..MIN_ALLOWED_SEEKS - 1 {
+            t.charge_seek();
+        }
+        assert!(!t.seeks_exhausted());
+        assert!(!cache.take_seeks_ran_out());
+        t.charge_seek();
+        assert!(t.seeks_exhausted());
+        assert!(cache.take_seeks_ran_out());
+        // Asked once: further charges do not ask again.
+        t.charge_seek();
+        assert!(!cache.take_seeks_ran_out());
+        // A move to a new level starts a new allowance.
+        t.reset_allowed_seeks();
+        assert!(!t.seeks_exhausted());
+        assert_eq!(allowed_seeks(64 << 20), 4096);
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub fn read_file(
     file: Arc<dyn RandomAccessFile>,
     mode: RecoveryMode,
 ) -> (Vec<Vec<u8>>, Result<(), Error>, RecoveryReport) {
-    let mut reader = LogReader::new(file, "test.log", mode).unwrap();
+    read_with(LogReader::new(file, "test.log", mode).unwrap())
+}
+
+/// Reads every record `reader` gives, with how reading ended.
+pub fn read_with(mut reader: LogReader) -> (Vec<Vec<u8>>, Result<(), Error>, RecoveryReport) {
     let mut out = Vec::new();
     loop {
         match reader.next_record() {
