@@ -34,7 +34,9 @@ pub mod key;
 
 pub use coding::SliceReader;
 pub use error::{Error, Result};
-pub use fs::{DirLock, FaultFs, FileSystem, FsOp, RandomAccessFile, StdFs, WritableFile};
+pub use fs::{
+    DirLock, FaultFs, FileSystem, FsOp, RandomAccessFile, StdFs, WritableFile, zeros_from,
+};
 pub use key::{
     ExpiringValue, InternalKey, InternalKeyRef, MAX_KEY_SIZE, MAX_SEQNO, MAX_VALUE_SIZE, SeqNo,
     ValueKind, compare_internal_keys,

@@ -45,6 +45,13 @@ fn wait_for_seek_compaction(db: &Db) {
     }
 }
 
+/// Gives the compaction threads time to act, then checks they did not.
+fn assert_l0_left_alone(db: &Db) {
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(seek_compactions(db), 0);
+    assert_eq!(db.stats().levels[0].files, 2);
+}
+
 fn check(db: &Db, model: &BTreeMap<String, String>) {
     let got: BTreeMap<String, String> = db
         .scan::<&str, _>(..)
@@ -106,9 +113,7 @@ fn reads_that_find_their_key_in_the_first_table_charge_nothing() {
             assert!(db.get(key(i)).unwrap().is_some());
         }
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(seek_compactions(&db), 0);
-    assert_eq!(db.stats().levels[0].files, 2);
+    assert_l0_left_alone(&db);
     check(&db, &model);
 }
 
@@ -132,9 +137,7 @@ fn scans_over_tables_that_do_not_overlap_charge_nothing() {
         assert_eq!(db.scan::<&str, _>(..).count(), 200);
         db.scan(key(i % 200)..).next().unwrap().unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(seek_compactions(&db), 0);
-    assert_eq!(db.stats().levels[0].files, 2);
+    assert_l0_left_alone(&db);
     check(&db, &model);
 }
 
@@ -146,9 +149,7 @@ fn with_seek_compaction_off_reads_leave_l0_alone() {
     for i in 0..300 {
         db.scan(key(i % 200)..).next().unwrap().unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(seek_compactions(&db), 0);
-    assert_eq!(db.stats().levels[0].files, 2);
+    assert_l0_left_alone(&db);
     check(&db, &model);
 }
 
@@ -169,8 +170,7 @@ fn reopening_starts_every_table_with_its_full_allowance() {
     for i in 0..90 {
         db.scan(key(i)..).next().unwrap().unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(seek_compactions(&db), 0);
+    assert_l0_left_alone(&db);
     for i in 90..120 {
         db.scan(key(i)..).next().unwrap().unwrap();
     }

@@ -323,7 +323,7 @@ impl LogReader {
         if self.zero_tail_is_end
             && self.record_start.is_none()
             && offset == bad_at
-            && self.zeros_to_end(offset)?
+            && strata_core::zeros_from(&*self.file, offset)?
         {
             return Ok(None);
         }
@@ -347,23 +347,6 @@ impl LogReader {
             intact_records_after: intact_after,
         });
         Ok(None)
-    }
-
-    /// Whether every byte from `offset` to the end of the file is zero.
-    fn zeros_to_end(&self, offset: u64) -> Result<bool> {
-        const CHUNK: u64 = 64 << 10;
-        let mut chunk = vec![0u8; CHUNK as usize];
-        let mut at = offset;
-        while at < self.file_len {
-            let len = (self.file_len - at).min(CHUNK) as usize;
-            let buf = chunk.get_mut(..len).unwrap_or_default();
-            self.file.read_at(at, buf)?;
-            if buf.iter().any(|&b| b != 0) {
-                return Ok(false);
-            }
-            at += len as u64;
-        }
-        Ok(true)
     }
 
     /// Whether the failing fragment at `at` looks like a page the kernel never

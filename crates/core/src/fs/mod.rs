@@ -61,6 +61,23 @@ pub trait WritableFile: Send + Sync {
     }
 }
 
+/// Whether every byte of `file` from `offset` to its end is zero (true
+/// when `offset` is at or past the end): how a preallocated file's unused
+/// space reads.
+pub fn zeros_from(file: &dyn RandomAccessFile, offset: u64) -> io::Result<bool> {
+    const CHUNK: u64 = 64 << 10;
+    let size = file.size()?;
+    let mut at = offset;
+    while at < size {
+        let len = usize::try_from((size - at).min(CHUNK)).unwrap_or(0);
+        if file.read_bytes(at, len)?.iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        at += len as u64;
+    }
+    Ok(true)
+}
+
 /// A file read with positional reads; safe to share between threads.
 pub trait RandomAccessFile: Send + Sync {
     /// Fills `buf` from `offset`. Reading past the end is an

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_core::{FileSystem, Result, WritableFile};
+use strata_core::{FileSystem, Result, WritableFile, zeros_from};
 
 use crate::manifest::parse_manifest_file_name;
 
@@ -69,7 +69,8 @@ pub(crate) fn data_without_current(
     for (name, file) in on_disk {
         let holds_data = match file {
             DbFile::Table(_) => true,
-            DbFile::Wal(_) => has_nonzero_byte(fs, &dir.join(name))?,
+            // A preallocated WAL that took no write is all zeros.
+            DbFile::Wal(_) => !zeros_from(&*fs.open(&dir.join(name))?, 0)?,
             DbFile::Manifest(_) | DbFile::Temp(_) => false,
         };
         if holds_data {
@@ -77,23 +78,6 @@ pub(crate) fn data_without_current(
         }
     }
     Ok(None)
-}
-
-/// Whether the file holds a byte that is not zero: a preallocated WAL
-/// that took no write is all zeros.
-fn has_nonzero_byte(fs: &dyn FileSystem, path: &Path) -> Result<bool> {
-    const CHUNK: u64 = 64 << 10;
-    let file = fs.open(path)?;
-    let size = file.size()?;
-    let mut at = 0;
-    while at < size {
-        let len = usize::try_from((size - at).min(CHUNK)).unwrap_or(0);
-        if file.read_bytes(at, len)?.iter().any(|&b| b != 0) {
-            return Ok(true);
-        }
-        at += CHUNK;
-    }
-    Ok(false)
 }
 
 /// Creates WAL `number`, preallocated to `bytes` (see
