@@ -201,8 +201,7 @@ impl<'a> InternalKeyRef<'a> {
 
 impl Ord for InternalKeyRef<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.user_key
-            .cmp(other.user_key)
+        compare_user_keys(self.user_key, other.user_key)
             .then_with(|| other.seqno.cmp(&self.seqno))
             .then_with(|| (other.kind as u8).cmp(&(self.kind as u8)))
     }
@@ -214,6 +213,29 @@ impl PartialOrd for InternalKeyRef<'_> {
     }
 }
 
+/// Orders two user keys bytewise, exactly as `a.cmp(b)` on slices does.
+///
+/// Keys of a few words (the common case: 8 to 32 bytes) compare as
+/// big-endian 8-byte words inline, which is cheaper than the `memcmp` call
+/// the slice comparison makes; long keys still take `memcmp`.
+#[inline]
+pub fn compare_user_keys(a: &[u8], b: &[u8]) -> Ordering {
+    if a.len() > 32 && b.len() > 32 {
+        return a.cmp(b);
+    }
+    let (mut a, mut b) = (a, b);
+    while let (Some((wa, ra)), Some((wb, rb))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        let (x, y) = (u64::from_be_bytes(*wa), u64::from_be_bytes(*wb));
+        if x != y {
+            return x.cmp(&y);
+        }
+        (a, b) = (ra, rb);
+    }
+    a.cmp(b)
+}
+
 /// Orders two encoded internal keys as [`InternalKey`]'s `Ord` does.
 ///
 /// Never panics: an input shorter than the trailer (only possible with corrupt
@@ -222,7 +244,7 @@ impl PartialOrd for InternalKeyRef<'_> {
 pub fn compare_internal_keys(a: &[u8], b: &[u8]) -> Ordering {
     let (ua, ta) = split_encoded(a);
     let (ub, tb) = split_encoded(b);
-    ua.cmp(ub).then_with(|| tb.cmp(&ta))
+    compare_user_keys(ua, ub).then_with(|| tb.cmp(&ta))
 }
 
 /// Splits an encoded internal key into its user key and raw trailer value.
@@ -366,6 +388,20 @@ mod tests {
             let (ea, eb) = (a.encode(), b.encode());
             prop_assert_eq!(compare_internal_keys(&ea, &eb), a.cmp(&b));
             prop_assert_eq!(InternalKey::decode_from(&ea), Some(a));
+        }
+
+        #[test]
+        fn user_key_order_is_bytewise_order(
+            prefix in proptest::collection::vec(0u8..3, 0..40),
+            a in proptest::collection::vec(0u8..3, 0..20),
+            b in proptest::collection::vec(any::<u8>(), 0..20),
+        ) {
+            // Shared prefixes of every length, so words tie and the tail decides.
+            let a = [prefix.clone(), a].concat();
+            let b = [prefix, b].concat();
+            prop_assert_eq!(compare_user_keys(&a, &b), a.cmp(&b));
+            prop_assert_eq!(compare_user_keys(&b, &a), b.cmp(&a));
+            prop_assert_eq!(compare_user_keys(&a, &a), Ordering::Equal);
         }
 
         #[test]

@@ -39,7 +39,7 @@ pub use fs::{
 };
 pub use key::{
     ExpiringValue, InternalKey, InternalKeyRef, MAX_KEY_SIZE, MAX_SEQNO, MAX_VALUE_SIZE, SeqNo,
-    ValueKind, compare_internal_keys,
+    ValueKind, compare_internal_keys, compare_user_keys,
 };
 
 /// Compiles and runs the README's example as a doctest so it cannot rot.
