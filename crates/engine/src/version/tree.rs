@@ -96,7 +96,7 @@ impl Version {
                 } else {
                     table.covers(user_key) && table.with_reader(|r| Ok(r.may_contain_hash(hash)))?
                 };
-                if candidate && let Some(v) = seeks.read(table, user_key, snapshot)? {
+                if candidate && let Some(v) = seeks.read(table, user_key, snapshot, None)? {
                     return Ok(Found::Value(v.kind, v.value));
                 }
             }
@@ -106,8 +106,7 @@ impl Version {
             // whose largest key is not below the key.
             let i = level.partition_point(|t| t.meta.largest.user_key.as_ref() < user_key);
             if let Some(table) = level.get(i).filter(|t| t.covers(user_key))
-                && table.with_reader(|r| Ok(r.may_contain_hash(hash)))?
-                && let Some(v) = seeks.read(table, user_key, snapshot)?
+                && let Some(v) = seeks.read(table, user_key, snapshot, Some(hash))?
             {
                 return Ok(Found::Value(v.kind, v.value));
             }
@@ -193,23 +192,30 @@ enum SeekCharge<'a> {
 }
 
 impl<'a> SeekCharge<'a> {
-    /// `table`'s entry for `user_key` at `snapshot`, its filter already
-    /// passed; charges the table read in vain before it, if any.
+    /// `table`'s entry for `user_key` at `snapshot`, asking its filter
+    /// first if given `hash` (`None`: the filter already passed); charges
+    /// the table read in vain before it, if this reads a block.
     fn read(
         &mut self,
         table: &'a Arc<TableHandle>,
         user_key: &[u8],
         snapshot: SeqNo,
+        hash: Option<FilterHash>,
     ) -> Result<Option<VersionedValue>> {
-        if let SeekCharge::Missed(first) = self {
-            first.charge_seek();
-            *self = SeekCharge::Charged;
-        }
-        let found = table.with_reader(|r| r.get_unfiltered(user_key, snapshot))?;
-        if found.is_none() && matches!(self, SeekCharge::NothingRead) {
-            *self = SeekCharge::Missed(table);
-        }
-        Ok(found)
+        table.with_reader(|r| {
+            if hash.is_some_and(|h| !r.may_contain_hash(h)) {
+                return Ok(None);
+            }
+            if let SeekCharge::Missed(first) = self {
+                first.charge_seek();
+                *self = SeekCharge::Charged;
+            }
+            let found = r.get_unfiltered(user_key, snapshot)?;
+            if found.is_none() && matches!(self, SeekCharge::NothingRead) {
+                *self = SeekCharge::Missed(table);
+            }
+            Ok(found)
+        })
     }
 }
 
