@@ -246,6 +246,14 @@ impl Options {
     /// acknowledged write survives a crash of the process, only
     /// [`SyncPolicy::Always`] also survives a power loss; see
     /// `docs/architecture.md`).
+    ///
+    /// Under `Never` a memtable rotation does not sync the WAL it retires
+    /// either (its memtable's flush usually deletes it before writeback),
+    /// so after a power loss recovery stops at the first write lost and
+    /// skips the WALs after it (listed in
+    /// [`OpenReport::wals_skipped`](crate::OpenReport)): the database
+    /// holds the writes up to some point, with no hole. [`Db::close`](crate::Db::close)
+    /// syncs every WAL still live.
     pub fn sync_policy(mut self, policy: SyncPolicy) -> Self {
         self.sync_policy = policy;
         self

@@ -352,6 +352,11 @@ fn an_io_error_on_the_write_path_is_reported_sticky_and_loses_nothing_acknowledg
     let mut tally = Tally::default();
     for (name, policy) in policies() {
         for point in POINTS {
+            if point == Point::WalSync && policy == SyncPolicy::Never {
+                // No WAL is synced before `close` under `Never`; see
+                // `under_never_close_syncs_every_unflushed_wal`.
+                continue;
+            }
             for kind in KINDS {
                 for ending in [Ending::Reopen, Ending::PowerLoss] {
                     write_path_case(name, policy, point, kind, ending, &mut tally);
@@ -360,13 +365,95 @@ fn an_io_error_on_the_write_path_is_reported_sticky_and_loses_nothing_acknowledg
         }
     }
     eprintln!(
-        "write path: {} scenarios ({} points x 3 policies x 2 errors x 2 endings), \
+        "write path: {} scenarios ({} points x 3 policies x 2 errors x 2 endings, \
+         less WAL sync under Never), \
          {} injected faults hit, {} later writes/flushes refused",
         tally.scenarios,
         POINTS.len(),
         tally.failed_calls,
         tally.refused_writes
     );
+}
+
+/// Under `SyncPolicy::Never` a rotation does not sync the WAL it retires,
+/// so `close` must: every WAL whose memtable is not yet in a table, then
+/// the active one. Flushes fail here (no table can be created), so the
+/// retired WALs are still live at close; after a power loss every
+/// acknowledged write must be there. Without the retired WALs' sync, the
+/// oldest writes would be lost and recovery would stop at the gap.
+#[test]
+fn under_never_close_syncs_every_unflushed_wal() {
+    let fs = fresh_fs();
+    let opts = options(&fs, SyncPolicy::Never)
+        .memtable_size(4096)
+        .max_immutable_memtables(4);
+    let db = Db::open(dir(), opts.clone()).unwrap();
+    fs.inject(
+        Fault::on(FsOp::Create)
+            .file(".sst")
+            .persistent()
+            .error(FaultError::Eio),
+    );
+    let mut h = History::default();
+    for i in 0..200 {
+        if h.write(&db, Write::put(key(i), value(i, 0))).is_err() {
+            break;
+        }
+    }
+    let logs = fs
+        .list(&dir())
+        .unwrap()
+        .iter()
+        .filter(|n| n.ends_with(".log"))
+        .count();
+    assert!(logs >= 2, "a memtable was rotated out: {logs} WALs");
+    assert!(h.acked_count() > 0);
+    // The failed flush is close's error; the WALs are synced regardless.
+    assert!(matches!(db.close(), Err(Error::Background(_))));
+    power_cut(&fs, Some(db));
+    let db = Db::open(dir(), opts).unwrap();
+    assert!(
+        db.recovery_report().wals_skipped.is_empty(),
+        "{:?}",
+        db.recovery_report()
+    );
+    let got = contents(&db, &all_keys()).unwrap();
+    assert!(
+        got == h.acked(),
+        "after close and a power loss: {}",
+        describe_mismatch(&got, &h.acked())
+    );
+}
+
+/// Under `SyncPolicy::Never` the first WAL sync is close's: if it fails,
+/// close says so, and what a power loss then leaves is still a prefix of
+/// the writes.
+#[test]
+fn under_never_a_failing_wal_sync_at_close_is_closes_error() {
+    for kind in KINDS {
+        let fs = fresh_fs();
+        let opts = options(&fs, SyncPolicy::Never);
+        let db = Db::open(dir(), opts.clone()).unwrap();
+        let mut h = History::default();
+        load(&db, &mut h);
+        fs.inject(Point::WalSync.fault(kind));
+        let e = db.close().expect_err("close met no fault");
+        assert!(
+            names_cause(&e, kind),
+            "{}: close failed with {e}",
+            kind_name(kind)
+        );
+        power_cut(&fs, Some(db));
+        let db = Db::open(dir(), opts).unwrap();
+        let got = contents(&db, &all_keys()).unwrap();
+        let prefixes = matching_prefixes(&got, &h.attempted());
+        assert!(
+            prefixes.iter().any(|&n| n >= h.durable),
+            "{}: no prefix of the writes at least {} long: {prefixes:?}",
+            kind_name(kind),
+            h.durable
+        );
+    }
 }
 
 // ---------------------------------------------------------------- reads

@@ -278,15 +278,46 @@ impl FaultFs {
     /// loses the bytes appended after its last sync, and every directory loses
     /// the creations, renames and removals made after its last sync.
     pub fn power_loss(&self) {
+        self.cut_power(|_, synced, _| synced);
+    }
+
+    /// Simulates a power cut after which each file kept its synced bytes
+    /// plus a part of the rest that differs from file to file (chosen by
+    /// `seed` and the file's identity), as writeback that reached some
+    /// files further than others leaves them. Otherwise like
+    /// [`FaultFs::power_loss`]. The same seed on the same history keeps the
+    /// same bytes.
+    pub fn power_loss_with_writeback(&self, seed: u64) {
+        self.cut_power(|inode, synced, len| {
+            let unsynced = len.saturating_sub(synced) as u64;
+            // splitmix64 of the seed and the inode: a cheap, well-mixed
+            // choice per file, with whole and nothing both likely.
+            let mut z = seed ^ inode.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let kept = match z % 4 {
+                0 => 0,
+                1 => unsynced,
+                _ => (z >> 2) % (unsynced + 1),
+            };
+            synced + usize::try_from(kept).unwrap_or(0)
+        });
+    }
+
+    /// Rolls the namespace back to what directory syncs made durable and
+    /// truncates each file to `keep(inode, synced_len, len)` bytes.
+    fn cut_power(&self, keep: impl Fn(u64, usize, usize) -> usize) {
         let mut s = self.state.lock();
         s.epoch += 1;
         s.locks.clear();
         s.faults.clear();
         s.halt_at = None;
         s.names = s.durable_names.clone();
-        for inode in s.inodes.values_mut() {
-            let keep = inode.synced_len;
-            inode.data.truncate(keep);
+        for (&id, inode) in s.inodes.iter_mut() {
+            let len = inode.data.len();
+            let kept = keep(id, inode.synced_len, len).clamp(inode.synced_len, len);
+            inode.data.truncate(kept);
         }
     }
 

@@ -137,6 +137,9 @@ impl Shared {
         // Best effort: a WAL left behind is below the log number, so the next
         // open deletes it without replaying it.
         let _ = self.fs.remove(&wal_path(&self.dir, slot.log_number));
+        self.unsynced_wals
+            .lock()
+            .retain(|(number, _)| *number >= log_number);
         {
             let _bg = self.bg.lock();
             self.done_cv.notify_all();

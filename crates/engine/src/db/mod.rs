@@ -9,6 +9,7 @@ mod read;
 mod shared;
 mod snapshot;
 mod stats;
+pub(crate) mod wal_chain;
 mod write;
 
 use std::ops::RangeBounds;
@@ -358,7 +359,7 @@ impl Db {
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Stops background work, syncs the WAL and releases the directory, for
+    /// Stops background work, syncs the live WALs and releases the directory, for
     /// every clone of this handle. Later calls on any clone fail with
     /// [`Error::Closed`] (iterators and snapshots taken before keep
     /// working). Memtables are not flushed: the next open replays the WAL.
@@ -384,14 +385,17 @@ impl DbHandle {
             // A panicked background thread has nothing left to stop.
             let _ = thread.join();
         }
-        // Waits for writers in flight, then makes their records durable.
+        // Waits for writers in flight, then makes their records durable:
+        // the retired WALs not synced at rotation first, then the active one.
         let synced = {
             let target = shared.write_target.write();
-            if target.wal.has_failed() {
-                Ok(())
-            } else {
-                target.wal.sync()
-            }
+            let retired = std::mem::take(&mut *shared.unsynced_wals.lock());
+            retired
+                .iter()
+                .map(|(_, wal)| wal)
+                .chain(std::iter::once(&target.wal))
+                .filter(|wal| !wal.has_failed())
+                .try_for_each(|wal| wal.sync())
         };
         self.lock.lock().take();
         synced?;

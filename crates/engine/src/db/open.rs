@@ -15,13 +15,14 @@ use arc_swap::ArcSwap;
 use parking_lot::{Condvar, Mutex, RwLock};
 use strata_core::{DirLock, Error, FileSystem, Result, SeqNo};
 use strata_sstable::BlockCache;
-use strata_wal::{DroppedTail, LogReader, LogWriter, Wal, WriteBatch};
+use strata_wal::{DroppedTail, FrozenBatch, LogWriter, Wal};
 
 use super::compact::CompactionState;
 use super::files::{DbFile, data_without_current, table_path, wal_path};
 use super::flush::write_table;
 use super::publish::Publisher;
 use super::shared::{BgState, Counters, ManifestSide, Shared, WriteTarget};
+use super::wal_chain::{WalChain, WalVisit};
 use crate::manifest::{
     CURRENT_FILE_NAME, FileMetadata, MAX_FILE_NUMBER, ManifestState, ManifestWriter,
     RecoveredManifest, VersionEdit, database_exists, manifest_file_name, recover_with_mode,
@@ -44,6 +45,13 @@ pub struct OpenReport {
     /// crash during an append leaves. Such writes were never acknowledged
     /// under [`SyncPolicy::Always`](strata_wal::SyncPolicy).
     pub wal_tails_dropped: Vec<(PathBuf, DroppedTail)>,
+    /// WALs replay stopped before, each with the reason: under
+    /// [`SyncPolicy::Never`](strata_wal::SyncPolicy) a power loss cut an
+    /// earlier WAL short, and these hold only writes that came after the
+    /// lost ones. Replaying them would leave a hole in history, so the
+    /// database recovers to the last write before the cut (and deletes
+    /// them with the other leftovers).
+    pub wals_skipped: Vec<(PathBuf, String)>,
     /// A torn last manifest edit that was dropped (it was never acknowledged).
     pub manifest_torn_tail: Option<DroppedTail>,
     /// L0 tables written from the replayed WALs.
@@ -138,17 +146,29 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         slot: MemSlot::new(0),
         added: Vec::new(),
         last_seqno: state.last_seqno(),
-        last_replayed: None,
-        dropped_before: None,
+        records: 0,
         next_file: &mut next_file,
     };
+    let mut chain = WalChain::new(
+        opts.recovery_mode,
+        Some(state.last_seqno().saturating_add(1)),
+    );
     for &number in &wals {
-        replay.wal(number, &mut report)?;
+        let path = wal_path(dir, number);
+        match chain.read(&*fs, &path, |batch| replay.apply(&batch))? {
+            WalVisit::Read { dropped, .. } => {
+                report.wal_files_replayed += 1;
+                if let Some(dropped) = dropped {
+                    report.wal_tails_dropped.push((path, dropped));
+                }
+            }
+            WalVisit::Skipped { reason } => report.wals_skipped.push((path, reason)),
+        }
     }
     replay.flush()?;
+    report.records_replayed = replay.records;
     let last_seqno = replay.last_seqno;
     let added = replay.added;
-    report.wal_files_replayed = wals.len();
     report.tables_written = added.len();
 
     let wal_number = next_file;
@@ -247,6 +267,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         closing: Mutex::new(()),
         failed: AtomicBool::new(false),
         increment_lock: Mutex::new(()),
+        unsynced_wals: Mutex::new(Vec::new()),
         opts,
     };
     Ok(Opened {
@@ -318,65 +339,23 @@ struct Replay<'a> {
     slot: MemSlot,
     added: Vec<FileMetadata>,
     last_seqno: SeqNo,
-    /// Last seqno replayed: each batch must continue from it, across WALs.
-    last_replayed: Option<SeqNo>,
-    /// A damaged tail dropped from an earlier WAL: no record may follow it.
-    dropped_before: Option<(PathBuf, u64)>,
+    /// Write batches replayed.
+    records: u64,
     next_file: &'a mut u64,
 }
 
 impl Replay<'_> {
-    fn wal(&mut self, number: u64, report: &mut OpenReport) -> Result<()> {
-        let path = wal_path(self.dir, number);
-        let file = self.fs.open(&path)?;
-        // WALs may be preallocated (under a syncing policy, now or when
-        // they were written).
-        let mut reader =
-            LogReader::new(file, &path, self.opts.recovery_mode)?.zero_tail_is_end(true);
-        while let Some(record) = reader.next_record()? {
-            let offset = reader.last_record_offset();
-            let batch = WriteBatch::decode_from(&record, &path, offset)?.freeze();
-            if batch.is_empty() {
-                continue;
-            }
-            if let Some((damaged, at)) = &self.dropped_before {
-                // Only the newest WAL can be torn: each is synced before the
-                // next one takes writes. Replaying on would leave a hole.
-                return Err(Error::corruption(
-                    damaged,
-                    *at,
-                    format!(
-                        "damaged record in a WAL that a later one ({}) continues",
-                        path.display()
-                    ),
-                ));
-            }
-            let base = batch.base_seqno();
-            if let Some(last) = self.last_replayed
-                && Some(base) != last.checked_add(1)
-            {
-                return Err(Error::corruption(
-                    &path,
-                    offset,
-                    format!("write batch at seqno {base} does not continue from seqno {last}"),
-                ));
-            }
-            let last = base + batch.len() as u64 - 1;
-            // The WAL does not record write times; replay time stands in.
-            self.slot.note_write_time(self.opts.clock.now_millis());
-            for (seqno, kind, key, value) in batch.iter() {
-                self.slot.mem.insert(key, seqno, kind, value);
-            }
-            self.last_replayed = Some(last);
-            self.last_seqno = self.last_seqno.max(last);
-            report.records_replayed += 1;
-            if self.slot.mem.approximate_memory_usage() >= self.opts.memtable_size {
-                self.flush()?;
-            }
+    /// Inserts one batch (whose seqnos the chain checked).
+    fn apply(&mut self, batch: &FrozenBatch) -> Result<()> {
+        // The WAL does not record write times; replay time stands in.
+        self.slot.note_write_time(self.opts.clock.now_millis());
+        for (seqno, kind, key, value) in batch.iter() {
+            self.slot.mem.insert(key, seqno, kind, value);
+            self.last_seqno = self.last_seqno.max(seqno);
         }
-        if let Some(dropped) = &reader.report().dropped {
-            self.dropped_before = Some((path.clone(), dropped.offset));
-            report.wal_tails_dropped.push((path, dropped.clone()));
+        self.records += 1;
+        if self.slot.mem.approximate_memory_usage() >= self.opts.memtable_size {
+            self.flush()?;
         }
         Ok(())
     }

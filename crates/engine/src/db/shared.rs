@@ -98,6 +98,11 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicBool,
     /// Serialises `increment`s: read, add, write as one step.
     pub(crate) increment_lock: Mutex<()>,
+    /// Retired WALs not synced at rotation (`SyncPolicy::Never`), by log
+    /// number, oldest first, until their memtable's flush deletes them.
+    /// `close` syncs what is left, so that a clean close leaves every
+    /// acknowledged write durable.
+    pub(crate) unsynced_wals: Mutex<Vec<(u64, Arc<Wal>)>>,
 }
 
 impl Shared {

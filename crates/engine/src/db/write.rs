@@ -13,10 +13,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use strata_core::{Error, Result, ValueKind};
-use strata_wal::{LogWriter, Wal, WriteBatch};
+use strata_wal::{LogWriter, SyncPolicy, Wal, WriteBatch};
 
 use super::files::{create_wal, wal_path};
 use super::shared::Shared;
+use super::wal_chain;
 use crate::version::MemSlot;
 
 impl Shared {
@@ -171,16 +172,40 @@ impl Shared {
         // The new log's name must survive a power loss before any write
         // acknowledged from it does.
         self.fs.sync_dir(&self.dir)?;
-        // The old log's tail must be durable before later writes can be: else
-        // a power loss could keep newer writes and lose older ones.
-        if let Err(e) = target.wal.sync() {
+        let wal = Arc::new(Wal::new(LogWriter::new(file), self.opts.sync_policy));
+        if self.opts.sync_policy == SyncPolicy::Never {
+            // The old log stays unsynced (writeback may never touch it if
+            // its memtable is flushed first), so a power loss may cut it
+            // while keeping later writes. The marker lets recovery see
+            // where the new log's writes start and stop before a gap.
+            let next = self.next_seqno.load(Ordering::Acquire);
+            let marked = wal_chain::marker(next).and_then(|m| {
+                wal.append_with(|buf| {
+                    m.encode_into(buf);
+                    Ok(())
+                })
+            });
+            if let Err(e) = marked {
+                self.set_bg_error("WAL marker at memtable rotation", &e);
+                let _ = self.fs.remove(&path);
+                return Err(e);
+            }
+        } else if let Err(e) = target.wal.sync() {
+            // The old log's tail must be durable before later writes can
+            // be: else a power loss could keep newer writes and lose older
+            // ones.
             self.set_bg_error("WAL sync at memtable rotation", &e);
             let _ = self.fs.remove(&path);
             return Err(e);
         }
-        let wal = Arc::new(Wal::new(LogWriter::new(file), self.opts.sync_policy));
         let slot = Arc::new(MemSlot::new(number));
         let old_wal = std::mem::replace(&mut target.wal, wal);
+        if self.opts.sync_policy == SyncPolicy::Never {
+            // `close` syncs it if its memtable is not flushed by then.
+            self.unsynced_wals
+                .lock()
+                .push((target.slot.log_number, Arc::clone(&old_wal)));
+        }
         target.slot = Arc::clone(&slot);
         let retired = old_wal.stats();
         self.counters

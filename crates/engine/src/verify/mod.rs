@@ -49,11 +49,13 @@ use crate::manifest::{
 /// 3. The WAL the manifest's log number names exists (see
 ///    [`Db::open`](crate::Db::open)), and every WAL open would replay:
 ///    record checksums, write batches decode,
-///    sequence numbers continue. A torn tail of the newest WAL holding
-///    data is a warning (a crash leaves one; open drops it); damage in a
-///    WAL that a later one continues, or damage followed by intact
-///    records (other than the zero-filled hole a power loss can leave),
-///    is a problem (open refuses both).
+///    sequence numbers continue from the manifest's last seqno. A torn
+///    tail of the newest WAL holding data is a warning (a crash leaves
+///    one; open drops it), and so is a WAL open skips because a power loss
+///    cut an unsynced WAL before it (`SyncPolicy::Never`); damage in a WAL
+///    that a later one continues although it was synced first, or damage
+///    followed by intact records (other than the zero-filled hole a power
+///    loss can leave), is a problem (open refuses both).
 /// 4. Files the manifest does not reference (tables, WALs, manifests and
 ///    temporary files of earlier runs, which the next open deletes) and
 ///    files strata did not write are listed as warnings.
@@ -134,7 +136,10 @@ pub fn verify_with_fs(fs: &dyn FileSystem, dir: &Path) -> Result<VerifyReport> {
         }
     }
     wals.sort_unstable();
-    for wal in wal::check_wals(fs, dir, &wals) {
+    let first_seqno = recovered
+        .as_ref()
+        .map(|m| m.state.last_seqno().saturating_add(1));
+    for wal in wal::check_wals(fs, dir, &wals, first_seqno) {
         report.push(wal);
     }
     // Whatever no check covered: leftovers of strata's and foreign files.

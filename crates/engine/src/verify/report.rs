@@ -75,7 +75,8 @@ pub struct FileReport {
     pub size: Option<u64>,
     /// For a live table: its level.
     pub level: Option<u8>,
-    /// Entries of a verified table, records of a WAL, edits of a manifest.
+    /// Entries of a verified table, write batches of a WAL (markers and
+    /// other empty batches not counted), edits of a manifest.
     pub entries: Option<u64>,
     /// Blocks of a verified table (data and meta blocks).
     pub blocks: Option<u64>,
@@ -129,7 +130,7 @@ impl fmt::Display for FileReport {
         }
         if let Some(entries) = self.entries {
             let what = match self.kind {
-                FileKind::Wal => "records",
+                FileKind::Wal => "write batches",
                 FileKind::Manifest => "edits",
                 _ => "entries",
             };

@@ -48,6 +48,49 @@ fn power_loss_keeps_only_synced_bytes_of_durable_names() {
     assert!(w.append(b"x").is_err());
 }
 
+/// Writeback that reached some files further than others: each file keeps
+/// its synced bytes and a prefix of the rest, the choice differs between
+/// files and seeds, and a seed always makes the same choice.
+#[test]
+fn power_loss_with_writeback_keeps_a_prefix_per_file() {
+    let run = |seed: u64| {
+        let (fs, dir) = setup();
+        let mut written = Vec::new();
+        for i in 0..16 {
+            let path = dir.join(format!("f{i}"));
+            let mut w = fs.create(&path).unwrap();
+            w.append(b"synced").unwrap();
+            w.sync().unwrap();
+            let rest: Vec<u8> = (0..200u32).map(|b| b as u8).collect();
+            w.append(&rest).unwrap();
+            written.push((path, [&b"synced"[..], &rest].concat()));
+        }
+        fs.sync_dir(&dir).unwrap();
+        fs.power_loss_with_writeback(seed);
+        written
+            .iter()
+            .map(|(path, all)| {
+                let kept = fs.read_all(path).unwrap();
+                assert!(kept.len() >= 6, "synced bytes survive");
+                assert_eq!(kept[..], all[..kept.len()], "a prefix of what was written");
+                kept.len()
+            })
+            .collect::<Vec<_>>()
+    };
+    let lens = run(7);
+    assert_eq!(run(7), lens, "the same seed keeps the same bytes");
+    assert!(
+        lens.contains(&6),
+        "some file kept none of its unsynced bytes: {lens:?}"
+    );
+    assert!(lens.contains(&206), "some file kept all of them: {lens:?}");
+    assert!(
+        lens.iter().any(|&l| l > 6 && l < 206),
+        "some file kept a part: {lens:?}"
+    );
+    assert_ne!(run(8), lens, "another seed chooses differently");
+}
+
 #[test]
 fn crash_keeps_unsynced_bytes() {
     let (fs, dir) = setup();
