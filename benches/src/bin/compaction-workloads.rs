@@ -5,11 +5,13 @@
 //! ```text
 //! cargo run --release -p strata-benches --bin compaction-workloads -- \
 //!     [--num N] [--strategy leveled|tiered|window] [--cache-mib C] [--reads R] [--dir DIR] [--mmap]
+//!     [--base-mib B]
 //! ```
 //! Defaults: N = 10,000,000 puts of keys drawn from N (so about 37% are
 //! overwrites), 16-byte keys, 100-byte values, WAL on without fsync, a
 //! 64 MiB block cache, R = 1,000,000 reads, leveled, tables read with
-//! `pread` (`--mmap`: through memory maps, `Options::mmap_reads`).
+//! `pread` (`--mmap`: through memory maps, `Options::mmap_reads`), leveled
+//! with its default L1 target (`--base-mib`: `Leveled::base_level_size`).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -94,11 +96,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = cli_arg(&args, "--dir").map_or_else(std::env::temp_dir, PathBuf::from);
 
     let mmap = args.iter().any(|a| a == "--mmap");
+    let mut leveled = Leveled::default();
+    if let Some(mib) = cli_arg(&args, "--base-mib") {
+        leveled = leveled.base_level_size(mib.parse::<u64>()? << 20);
+    }
     let opts = Options::default()
         .block_cache_bytes(cache << 20)
         .mmap_reads(mmap);
     let opts = match strategy.as_str() {
-        "leveled" => opts.compaction(Leveled::default()),
+        "leveled" => opts.compaction(leveled),
         "tiered" => opts.compaction(SizeTiered::default()),
         "window" => opts.compaction(TimeWindow::default()),
         other => return Err(format!("unknown strategy {other}").into()),

@@ -63,7 +63,7 @@ impl Default for Leveled {
         Self {
             l0_trigger: 4,
             file_picker: FilePicker::default(),
-            base_level_size: 64 << 20,
+            base_level_size: 256 << 20,
             level_size_ratio: 10,
             target_file_size: DEFAULT_TARGET_FILE_SIZE,
             tombstone_ratio: 0.5,
@@ -83,7 +83,7 @@ impl Clone for Leveled {
 }
 
 impl Leveled {
-    /// Defaults: L0 trigger 4, L1 target 64 MiB, ratio 10, 64 MiB files,
+    /// Defaults: L0 trigger 4, L1 target 256 MiB, ratio 10, 64 MiB files,
     /// tombstone priority at 50 % tombstones and 1000 entries.
     pub fn new() -> Self {
         Self::default()
@@ -104,7 +104,8 @@ impl Leveled {
         self
     }
 
-    /// Size target of L1 in bytes (default 64 MiB; at least 1).
+    /// Size target of L1 in bytes (default 256 MiB, as RocksDB's
+    /// `max_bytes_for_level_base`; at least 1).
     pub fn base_level_size(mut self, bytes: u64) -> Self {
         self.base_level_size = bytes.max(1);
         self

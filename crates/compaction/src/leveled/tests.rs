@@ -3,6 +3,19 @@ use proptest::prelude::*;
 use super::*;
 use crate::testutil::{MIB, arb_view, assert_sound, busy, file, sized, view};
 
+/// The sizes in these tests are scaled to a 64 MiB L1 target.
+fn leveled() -> Leveled {
+    Leveled::default().base_level_size(64 * MIB)
+}
+
+#[test]
+fn default_targets_grow_from_256_mib_by_ten() {
+    let s = Leveled::default();
+    assert_eq!(s.level_target(1), 256 * MIB);
+    assert_eq!(s.level_target(2), 2560 * MIB);
+    assert_eq!(s.level_target(0), 256 * MIB);
+}
+
 fn merge(pick: Option<CompactionPick>) -> CompactionTask {
     match pick {
         Some(CompactionPick::Merge(task)) => task,
@@ -28,7 +41,7 @@ fn heavy(mut f: FileView) -> FileView {
 
 #[test]
 fn picks_nothing_below_every_trigger() {
-    let s = Leveled::default();
+    let s = leveled();
     assert_eq!(s.pick(&view(vec![])), None);
     let mut flushes = four_flushes();
     flushes.pop();
@@ -47,7 +60,7 @@ fn l0_trigger_takes_all_l0_and_the_l1_files_they_overlap() {
             file(4, 1, "x", "z", 4),
         ],
     ]);
-    let t = merge(Leveled::default().pick(&v));
+    let t = merge(leveled().pick(&v));
     assert_eq!(t.inputs, vec![(0, vec![13, 12, 11, 10]), (1, vec![2, 3])]);
     assert_eq!((t.output_level, t.reason), (1, PickReason::Level0FileCount));
     assert_eq!(t.target_file_size, DEFAULT_TARGET_FILE_SIZE);
@@ -63,14 +76,14 @@ fn disjoint_l0_files_move_to_l1_but_overlapping_ones_merge() {
     ];
     let v = view(vec![disjoint, vec![file(1, 1, "bb", "bc", 1)]]);
     assert_eq!(
-        Leveled::default().pick(&v),
+        leveled().pick(&v),
         Some(CompactionPick::Move {
             files: vec![(0, 13), (0, 12), (0, 11), (0, 10)],
             to_level: 1
         })
     );
     let v = view(vec![four_flushes(), vec![file(1, 1, "x", "z", 1)]]);
-    let t = merge(Leveled::default().pick(&v));
+    let t = merge(leveled().pick(&v));
     assert_eq!(t.inputs, vec![(0, vec![13, 12, 11, 10])]);
 }
 
@@ -89,7 +102,7 @@ fn two_levels(l1: u64, l2: u64) -> LevelsView {
 
 #[test]
 fn highest_score_wins() {
-    let s = Leveled::default().base_level_size(10 * MIB);
+    let s = leveled().base_level_size(10 * MIB);
     let v = two_levels(30, 500);
     assert_eq!(s.scores(&v)[..3], [0.0, 3.0, 5.0]);
     // L2 (score 5) beats L1 (score 3): its first file goes to L3.
@@ -114,7 +127,7 @@ fn round_robin_walks_the_key_space_and_wraps() {
         .map(|(i, k)| sized(file(i as u64 + 1, 1, k, &format!("{k}z"), 20), 100 * MIB))
         .collect();
     let v = view(vec![vec![], l1, vec![file(9, 2, "0", "zz", 1)]]);
-    let s = Leveled::default().file_picker(FilePicker::RoundRobin);
+    let s = leveled().file_picker(FilePicker::RoundRobin);
     let first_input = || merge(s.pick(&v)).inputs[0].1[0];
     assert_eq!(
         [first_input(), first_input(), first_input(), first_input()],
@@ -137,7 +150,7 @@ fn min_overlap_takes_the_file_with_least_to_rewrite_per_byte() {
         sized(file(6, 2, "p", "r", 3), 20 * MIB),
         sized(file(7, 2, "s", "t", 4), 40 * MIB),
     ];
-    let s = Leveled::default();
+    let s = leveled();
     let t = merge(s.pick(&view(vec![vec![], l1.clone(), l2.clone()])));
     assert_eq!(
         (t.inputs, t.reason),
@@ -166,7 +179,7 @@ fn level_file_takes_exactly_the_files_it_overlaps_below() {
             file(6, 2, "n", "p", 5),
         ],
     ]);
-    let t = merge(Leveled::default().pick(&v));
+    let t = merge(leveled().pick(&v));
     assert_eq!(t.inputs, vec![(1, vec![1]), (2, vec![3, 4, 5])]);
 }
 
@@ -178,7 +191,7 @@ fn level_file_overlapping_nothing_below_moves() {
         vec![file(2, 2, "a", "b", 1), file(3, 2, "l", "m", 2)],
     ]);
     assert_eq!(
-        Leveled::default().pick(&v),
+        leveled().pick(&v),
         Some(CompactionPick::Move {
             files: vec![(1, 1)],
             to_level: 2
@@ -191,7 +204,7 @@ fn last_level_is_never_picked_by_size() {
     let mut levels = vec![Vec::new(); MAX_LEVELS];
     levels[LAST] = vec![sized(file(1, LAST, "a", "z", 1), u64::MAX / 4)];
     let v = view(levels.clone());
-    let s = Leveled::default();
+    let s = leveled();
     assert!(s.scores(&v)[LAST] > 1.0);
     assert_eq!(s.pick(&v), None);
     levels[LAST - 1] = vec![sized(file(2, LAST - 1, "b", "c", 9), u64::MAX / 4)];
@@ -212,7 +225,7 @@ fn tombstone_heavy_file_goes_first_in_its_level() {
     let mut lighter = l1.clone();
     lighter[2].num_tombstones = 1200;
     let v = view(vec![vec![], lighter, vec![file(9, 2, "a", "z", 1)]]);
-    let t = merge(Leveled::default().pick(&v));
+    let t = merge(leveled().pick(&v));
     assert_eq!(
         (t.inputs, t.reason),
         (vec![(1, vec![2]), (2, vec![9])], PickReason::Tombstones)
@@ -221,7 +234,7 @@ fn tombstone_heavy_file_goes_first_in_its_level() {
 
 #[test]
 fn tombstone_heavy_file_is_compacted_below_every_trigger() {
-    let s = Leveled::default();
+    let s = leveled();
     let deep = file(9, 4, "a", "z", 1);
     // Overlap in the next level: merged with it.
     let v = view(vec![
@@ -265,7 +278,7 @@ fn tombstone_heavy_file_is_compacted_below_every_trigger() {
     let mut light = heavy(file(1, 2, "c", "d", 20));
     light.num_tombstones = 900;
     assert_eq!(s.pick(&view(vec![vec![], vec![], vec![light]])), None);
-    let off = Leveled::default().tombstone_priority(1.1, 0);
+    let off = leveled().tombstone_priority(1.1, 0);
     assert_eq!(
         off.pick(&view(vec![
             vec![],
@@ -283,7 +296,7 @@ fn exhausted(mut f: FileView) -> FileView {
 
 #[test]
 fn an_l0_file_out_of_seeks_merges_all_of_l0_below_the_trigger() {
-    let s = Leveled::default();
+    let s = leveled();
     let l1 = vec![file(1, 1, "a", "c", 1), file(2, 1, "x", "z", 2)];
     let l0 = vec![file(10, 0, "b", "d", 40), file(11, 0, "a", "b", 41)];
     assert_eq!(s.pick(&view(vec![l0.clone(), l1.clone()])), None);
@@ -301,7 +314,7 @@ fn an_l0_file_out_of_seeks_merges_all_of_l0_below_the_trigger() {
 
 #[test]
 fn a_deeper_file_out_of_seeks_merges_into_the_next_level_but_never_from_the_last() {
-    let s = Leveled::default();
+    let s = leveled();
     let l2 = vec![file(5, 2, "a", "f", 5), file(6, 2, "g", "p", 6)];
     let l1 = vec![
         file(1, 1, "a", "c", 10),
@@ -324,7 +337,7 @@ fn a_level_over_its_target_goes_before_a_file_out_of_seeks() {
         vec![sized(file(1, 1, "c", "d", 9), 65 * MIB)],
         vec![file(2, 2, "c", "z", 1)],
     ]);
-    let t = merge(Leveled::default().pick(&v));
+    let t = merge(leveled().pick(&v));
     assert_eq!(
         (t.inputs, t.reason),
         (vec![(1, vec![1]), (2, vec![2])], PickReason::LevelSize)
@@ -333,7 +346,7 @@ fn a_level_over_its_target_goes_before_a_file_out_of_seeks() {
 
 #[test]
 fn busy_l0_files_are_left_out_and_block_what_overlaps_them() {
-    let s = Leveled::default();
+    let s = leveled();
     // An older busy L0 file apart from four idle ones: the idle ones go.
     let mut l0 = four_flushes();
     l0.push(busy(file(5, 0, "x", "y", 30)));
@@ -347,7 +360,7 @@ fn busy_l0_files_are_left_out_and_block_what_overlaps_them() {
 
 #[test]
 fn busy_files_below_are_never_merged_into() {
-    let s = Leveled::default();
+    let s = leveled();
     // L0 range meets a busy L1 file: no L0 compaction.
     let v = view(vec![four_flushes(), vec![busy(file(1, 1, "k", "p", 1))]]);
     assert_eq!(s.pick(&v), None);
@@ -373,7 +386,7 @@ fn busy_files_below_are_never_merged_into() {
 
 #[test]
 fn scores_and_bottom_level() {
-    let s = Leveled::default();
+    let s = leveled();
     let v = view(vec![
         four_flushes(),
         vec![sized(file(1, 1, "a", "z", 1), 32 * MIB)],
@@ -398,7 +411,7 @@ proptest! {
     /// inputs; a move goes one level down.
     #[test]
     fn picks_are_sound_on_random_views(v in arb_view(), trigger in 1usize..6, base_log in 0u32..32) {
-        let s = Leveled::default().l0_trigger(trigger).base_level_size(1 << base_log);
+        let s = leveled().l0_trigger(trigger).base_level_size(1 << base_log);
         for _ in 0..3 {
             let Some(pick) = s.pick(&v) else { break };
             assert_sound(&v, &pick);
