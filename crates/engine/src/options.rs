@@ -261,7 +261,11 @@ impl Options {
 
     /// How damage found in the WAL on open is handled (default
     /// [`RecoveryMode::TolerateTornTail`]: a torn tail is dropped and
-    /// reported in [`Db::recovery_report`](crate::Db::recovery_report)).
+    /// reported in [`Db::recovery_report`](crate::Db::recovery_report), and
+    /// after a power loss under [`SyncPolicy::Never`] the WALs after the
+    /// first lost write are skipped and reported too).
+    /// [`RecoveryMode::Strict`] refuses to open instead, also for that
+    /// gap, which an ordinary power loss under `Never` leaves.
     pub fn recovery_mode(mut self, mode: RecoveryMode) -> Self {
         self.recovery_mode = mode;
         self

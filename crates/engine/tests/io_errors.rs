@@ -436,6 +436,11 @@ fn under_never_a_failing_wal_sync_at_close_is_closes_error() {
         let db = Db::open(dir(), opts.clone()).unwrap();
         let mut h = History::default();
         load(&db, &mut h);
+        // Writes only in the WAL, which nothing has synced yet.
+        for i in 100..130 {
+            h.write(&db, Write::put(key(i), value(i, 2))).unwrap();
+        }
+        assert!(h.acked_count() > h.durable);
         fs.inject(Point::WalSync.fault(kind));
         let e = db.close().expect_err("close met no fault");
         assert!(
@@ -452,6 +457,12 @@ fn under_never_a_failing_wal_sync_at_close_is_closes_error() {
             "{}: no prefix of the writes at least {} long: {prefixes:?}",
             kind_name(kind),
             h.durable
+        );
+        // The failed sync made nothing of the WAL durable.
+        assert!(
+            !prefixes.contains(&h.acked_count()),
+            "{}: the unsynced writes survived the power loss",
+            kind_name(kind)
         );
     }
 }

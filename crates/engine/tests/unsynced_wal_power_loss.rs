@@ -4,8 +4,8 @@
 //! writeback may have reached a later WAL and not an earlier one when the
 //! power goes. Each run here writes small batches into a tiny memtable
 //! (many rotations) while flushes are slowed down (so several retired WALs
-//! are live at once), freezes the disk after a seed-chosen write, and cuts
-//! the power with `FaultFs::power_loss_with_writeback`: each file keeps its
+//! are live at once), freezes the disk after a seed-chosen number of
+//! writes, and cuts the power with `FaultFs::power_loss_with_writeback`: each file keeps its
 //! synced bytes and a seed-chosen prefix of the rest. The reopened database
 //! must then hold exactly the model after some prefix of the writes: a
 //! later WAL's writes are never replayed across a hole left by an earlier

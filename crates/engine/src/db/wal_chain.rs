@@ -293,13 +293,14 @@ mod tests {
         assert!(e.to_string().contains("strict"), "{e}");
         // A first log whose head is not the manifest's next seqno is cut
         // off too, if marked.
-        let (applied, _) = read_chain(
+        let (applied, visits) = read_chain(
             &[&[(9, None), (9, Some(1))]],
             RecoveryMode::TolerateTornTail,
             6,
         )
         .unwrap();
         assert!(applied.is_empty());
+        assert_eq!(skipped(&visits), [true]);
     }
 
     #[test]
