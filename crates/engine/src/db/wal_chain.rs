@@ -204,7 +204,7 @@ impl WalChain {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use strata_core::{FaultFs, FileSystem};
     use strata_wal::LogWriter;
@@ -237,24 +237,44 @@ mod tests {
         (fs, paths)
     }
 
-    /// Reads the chain from seqno `first`; returns the seqnos applied and
-    /// each log's outcome, or the first error.
+    /// Reads the logs at `paths` as a chain from seqno `first`; returns the
+    /// seqnos applied and each log's outcome.
+    fn read_paths(
+        fs: &FaultFs,
+        paths: &[PathBuf],
+        mode: RecoveryMode,
+        first: SeqNo,
+    ) -> (Vec<SeqNo>, Vec<Result<WalVisit>>) {
+        let mut chain = WalChain::new(mode, Some(first));
+        let mut applied = Vec::new();
+        let mut visits = Vec::new();
+        for path in paths {
+            visits.push(chain.read(fs, path, |b| {
+                applied.extend(b.iter().map(|(seqno, ..)| seqno));
+                Ok(())
+            }));
+        }
+        (applied, visits)
+    }
+
+    /// Writes `logs` and reads them as a chain from seqno `first`; the
+    /// first error ends it.
     fn read_chain(
         logs: &[Log<'_>],
         mode: RecoveryMode,
         first: SeqNo,
     ) -> Result<(Vec<SeqNo>, Vec<WalVisit>)> {
         let (fs, paths) = write_logs(logs);
-        let mut chain = WalChain::new(mode, Some(first));
-        let mut applied = Vec::new();
-        let mut visits = Vec::new();
-        for path in &paths {
-            visits.push(chain.read(&fs, path, |b| {
-                applied.extend(b.iter().map(|(seqno, ..)| seqno));
-                Ok(())
-            })?);
-        }
-        Ok((applied, visits))
+        let (applied, visits) = read_paths(&fs, &paths, mode, first);
+        Ok((applied, visits.into_iter().collect::<Result<_>>()?))
+    }
+
+    /// Cuts the last 3 bytes off the log at `path`: a torn last record.
+    fn tear(fs: &FaultFs, path: &Path) {
+        let bytes = fs.read_all(path).unwrap();
+        let mut f = fs.create(path).unwrap();
+        f.append(&bytes[..bytes.len() - 3]).unwrap();
+        f.sync().unwrap();
     }
 
     fn skipped(visits: &[WalVisit]) -> Vec<bool> {
@@ -322,20 +342,8 @@ mod tests {
     fn a_torn_tail_is_judged_by_the_next_log_that_holds_writes() {
         let logs: &[Log<'_>] = &[&[(6, Some(2)), (8, Some(2))], &[(10, None), (10, Some(1))]];
         let (fs, paths) = write_logs(logs);
-        let first = &paths[0];
-        let bytes = fs.read_all(first).unwrap();
-        let mut f = fs.create(first).unwrap();
-        f.append(&bytes[..bytes.len() - 3]).unwrap();
-        f.sync().unwrap();
-        let mut chain = WalChain::new(RecoveryMode::TolerateTornTail, Some(6));
-        let mut applied = Vec::new();
-        let mut visits = Vec::new();
-        for path in &paths {
-            visits.push(chain.read(&fs, path, |b| {
-                applied.extend(b.iter().map(|(seqno, ..)| seqno));
-                Ok(())
-            }));
-        }
+        tear(&fs, &paths[0]);
+        let (applied, visits) = read_paths(&fs, &paths, RecoveryMode::TolerateTornTail, 6);
         // The marked successor starts at 10, the torn batch held 8 and 9:
         // the chain ends before the successor.
         assert_eq!(applied, [6, 7]);
@@ -352,14 +360,10 @@ mod tests {
         // the torn tail is corruption, named at the damaged log.
         let logs: &[Log<'_>] = &[&[(6, Some(2)), (8, Some(2))], &[(10, Some(1))]];
         let (fs, paths) = write_logs(logs);
-        let bytes = fs.read_all(&paths[0]).unwrap();
-        let mut f = fs.create(&paths[0]).unwrap();
-        f.append(&bytes[..bytes.len() - 3]).unwrap();
-        f.sync().unwrap();
-        let mut chain = WalChain::new(RecoveryMode::TolerateTornTail, Some(6));
-        chain.read(&fs, &paths[0], |_| Ok(())).unwrap();
-        match chain.read(&fs, &paths[1], |_| Ok(())) {
-            Err(Error::Corruption { file, .. }) => assert_eq!(file, paths[0]),
+        tear(&fs, &paths[0]);
+        let (_, mut visits) = read_paths(&fs, &paths, RecoveryMode::TolerateTornTail, 6);
+        match visits.pop() {
+            Some(Err(Error::Corruption { file, .. })) => assert_eq!(file, paths[0]),
             other => panic!("{other:?}"),
         }
     }
