@@ -5,13 +5,15 @@
 //! ```text
 //! cargo run --release -p strata-benches --bin compaction-workloads -- \
 //!     [--num N] [--strategy leveled|tiered|window] [--cache-mib C] [--reads R] [--dir DIR] [--mmap]
-//!     [--base-mib B]
+//!     [--base-mib B] [--l0-trigger F] [--memtable-mib M]
 //! ```
 //! Defaults: N = 10,000,000 puts of keys drawn from N (so about 37% are
 //! overwrites), 16-byte keys, 100-byte values, WAL on without fsync, a
 //! 64 MiB block cache, R = 1,000,000 reads, leveled, tables read with
 //! `pread` (`--mmap`: through memory maps, `Options::mmap_reads`), leveled
-//! with its default L1 target (`--base-mib`: `Leveled::base_level_size`).
+//! with its default L1 target (`--base-mib`: `Leveled::base_level_size`),
+//! L0 trigger (`--l0-trigger`: `Leveled::l0_trigger`) and memtable size
+//! (`--memtable-mib`: `Options::memtable_size`).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -100,9 +102,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(mib) = cli_arg(&args, "--base-mib") {
         leveled = leveled.base_level_size(mib.parse::<u64>()? << 20);
     }
-    let opts = Options::default()
-        .block_cache_bytes(cache << 20)
-        .mmap_reads(mmap);
+    if let Some(files) = cli_arg(&args, "--l0-trigger") {
+        leveled = leveled.l0_trigger(files.parse()?);
+    }
+    let mut opts = Options::default();
+    if let Some(mib) = cli_arg(&args, "--memtable-mib") {
+        opts = opts.memtable_size(mib.parse::<usize>()? << 20);
+    }
+    let opts = opts.block_cache_bytes(cache << 20).mmap_reads(mmap);
     let opts = match strategy.as_str() {
         "leveled" => opts.compaction(leveled),
         "tiered" => opts.compaction(SizeTiered::default()),
