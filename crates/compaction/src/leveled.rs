@@ -61,7 +61,7 @@ pub struct Leveled {
 impl Default for Leveled {
     fn default() -> Self {
         Self {
-            l0_trigger: 4,
+            l0_trigger: 8,
             file_picker: FilePicker::default(),
             base_level_size: 256 << 20,
             level_size_ratio: 10,
@@ -83,14 +83,20 @@ impl Clone for Leveled {
 }
 
 impl Leveled {
-    /// Defaults: L0 trigger 4, L1 target 256 MiB, ratio 10, 64 MiB files,
+    /// Defaults: L0 trigger 8, L1 target 256 MiB, ratio 10, 64 MiB files,
     /// tombstone priority at 50 % tombstones and 1000 entries.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Number of L0 files that triggers an L0 → L1 compaction (default 4;
+    /// Number of L0 files that triggers an L0 → L1 compaction (default 8;
     /// at least 1). Lower: fewer files per read, more write amplification.
+    ///
+    /// RocksDB's default is 4, but a strata flush writes about half the
+    /// memtable's charge (the charge counts each entry's skiplist node),
+    /// so 8 strata files hold about what 4 RocksDB files of the same
+    /// memtable size do, and each L0 → L1 merge rewrites L1 for that much
+    /// new data.
     pub fn l0_trigger(mut self, files: usize) -> Self {
         self.l0_trigger = files.max(1);
         self

@@ -3,14 +3,19 @@ use proptest::prelude::*;
 use super::*;
 use crate::testutil::{MIB, arb_view, assert_sound, busy, file, sized, view};
 
-/// The sizes in these tests are scaled to a 64 MiB L1 target.
+/// The sizes in these tests are scaled to a 64 MiB L1 target, the file
+/// counts to an L0 trigger of 4.
 fn leveled() -> Leveled {
-    Leveled::default().base_level_size(64 * MIB)
+    Leveled::default().base_level_size(64 * MIB).l0_trigger(4)
 }
 
 #[test]
-fn default_targets_grow_from_256_mib_by_ten() {
+fn defaults_are_an_l0_trigger_of_8_and_targets_from_256_mib_by_ten() {
     let s = Leveled::default();
+    let flushes = |n: u64| view(vec![(1..=n).map(|i| file(i, 0, "a", "z", i)).collect()]);
+    assert_eq!(s.pick(&flushes(7)), None);
+    let t = merge(s.pick(&flushes(8)));
+    assert_eq!(t.inputs, vec![(0, vec![8, 7, 6, 5, 4, 3, 2, 1])]);
     assert_eq!(s.level_target(1), 256 * MIB);
     assert_eq!(s.level_target(2), 2560 * MIB);
     assert_eq!(s.level_target(0), 256 * MIB);
