@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crossbeam_skiplist::{SkipMap, map::Entry};
 use strata_core::{InternalKey, InternalKeyRef, SeqNo};
 
-use crate::key_view::{LookupKey, MemKey};
+use crate::key_view::{KeyView, LookupKey, MemKey};
 
 /// A position in a memtable's internal-key order, LevelDB style: `seek*`
 /// positions it, `next`/`prev` move it, `key`/`value` read it while `valid()`.
@@ -38,6 +38,16 @@ impl<'a> MemTableCursor<'a> {
     /// The current entry's value; `None` if not valid.
     pub fn value(&self) -> Option<&Bytes> {
         self.current.as_ref().map(|e| e.value())
+    }
+
+    /// True if the cursor is on a version of `user_key`. Cheaper than
+    /// comparing `key()`'s user key: keys of up to 16 bytes are told apart
+    /// by the prefix kept in the node, without reading the key's bytes.
+    pub fn on_user_key(&self, user_key: &[u8]) -> bool {
+        self.current.as_ref().is_some_and(|e| {
+            let probe = LookupKey::first_of(user_key);
+            e.key().parts().same_user_key(&probe.parts())
+        })
     }
 
     /// Positions on the first entry; invalid if the memtable is empty.

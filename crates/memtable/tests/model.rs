@@ -237,6 +237,8 @@ proptest! {
             };
             prop_assert_eq!(current(&cursor), at(pos), "{}", name);
             prop_assert_eq!(cursor.valid(), pos.is_some());
+            let on_probe = at(pos).is_some_and(|(k, _)| k.user_key.as_ref() == probe_key);
+            prop_assert_eq!(cursor.on_user_key(probe_key), on_probe, "{}", name);
             for &forward in &steps {
                 if forward {
                     cursor.next();
@@ -246,6 +248,8 @@ proptest! {
                     pos = pos.and_then(|i| i.checked_sub(1));
                 }
                 prop_assert_eq!(current(&cursor), at(pos), "{} after step forward={}", name, forward);
+                let on_probe = at(pos).is_some_and(|(k, _)| k.user_key.as_ref() == probe_key);
+                prop_assert_eq!(cursor.on_user_key(probe_key), on_probe);
             }
         }
     }

@@ -192,7 +192,11 @@ impl MemSource {
                 return;
             }
             if key.seqno <= self.snapshot {
-                if self.front_user_key.as_ref() != Some(&key.user_key) {
+                let shadowed = self
+                    .front_user_key
+                    .as_ref()
+                    .is_some_and(|k| cursor.on_user_key(k));
+                if !shadowed {
                     self.front_buf.push_back((key.clone(), value.clone()));
                     self.front_user_key = Some(key.user_key.clone());
                     shadowed_steps = 0;
