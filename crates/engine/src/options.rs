@@ -93,6 +93,7 @@ pub struct Options {
     pub(crate) auto_compaction: bool,
     pub(crate) seek_compaction: bool,
     pub(crate) compaction_threads: usize,
+    pub(crate) compaction_nice: u8,
     pub(crate) compaction_interval: Duration,
     pub(crate) level0_slowdown_trigger: usize,
     pub(crate) level0_stop_trigger: usize,
@@ -122,6 +123,7 @@ impl Default for Options {
             auto_compaction: true,
             seek_compaction: true,
             compaction_threads: 1,
+            compaction_nice: 5,
             compaction_interval: Duration::from_secs(30),
             level0_slowdown_trigger: 20,
             level0_stop_trigger: 36,
@@ -153,6 +155,7 @@ impl fmt::Debug for Options {
             .field("auto_compaction", &self.auto_compaction)
             .field("seek_compaction", &self.seek_compaction)
             .field("compaction_threads", &self.compaction_threads)
+            .field("compaction_nice", &self.compaction_nice)
             .field("compaction_interval", &self.compaction_interval)
             .field("level0_slowdown_trigger", &self.level0_slowdown_trigger)
             .field("level0_stop_trigger", &self.level0_stop_trigger)
@@ -329,6 +332,20 @@ impl Options {
         self
     }
 
+    /// How many nice levels below the thread that opens the database the
+    /// compaction threads run (default 5; 0 runs them alike; at most 19).
+    /// When busy threads outnumber cores, the kernel then gives a
+    /// compaction thread about a third of the CPU share of a thread serving
+    /// reads and writes, so reads are not held up for whole scheduler
+    /// slices; an idle core still goes to compaction in full. Should
+    /// compaction fall behind, writers are slowed as for any L0 backlog
+    /// ([`Options::level0_triggers`]). Linux only (elsewhere a thread's
+    /// priority cannot be set alone, and this does nothing).
+    pub fn compaction_nice(mut self, levels: u8) -> Self {
+        self.compaction_nice = levels;
+        self
+    }
+
     /// How often the compaction threads ask the strategy for work even when
     /// nothing was written (default 30 s): time alone closes time windows
     /// and expires TTL data.
@@ -393,6 +410,12 @@ impl Options {
         }
         if self.compaction_threads == 0 {
             return bad("compaction_threads must be at least 1".into());
+        }
+        if self.compaction_nice > 19 {
+            return bad(format!(
+                "compaction_nice {} is above 19, the lowest priority",
+                self.compaction_nice
+            ));
         }
         if self.level0_slowdown_trigger > self.level0_stop_trigger {
             return bad(format!(

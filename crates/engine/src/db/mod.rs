@@ -3,6 +3,7 @@
 mod compact;
 pub(crate) mod files;
 mod flush;
+mod nice;
 mod open;
 mod publish;
 mod read;
@@ -88,7 +89,10 @@ impl Db {
                 threads.push(
                     std::thread::Builder::new()
                         .name(format!("strata-compact-{i}"))
-                        .spawn(move || shared.compaction_loop())?,
+                        .spawn(move || {
+                            nice::lower_current_thread(shared.opts.compaction_nice);
+                            shared.compaction_loop()
+                        })?,
                 );
             }
             Ok(())
