@@ -58,7 +58,10 @@
 //! [`Db`] is `Send + Sync + Clone`. Concurrent writers are committed in
 //! groups; readers never block writers or each other; one background thread
 //! flushes memtables and syncs the WAL under [`SyncPolicy::Interval`], and
-//! `compaction_threads` more compact.
+//! `compaction_threads` more compact, on Linux at a lower CPU priority
+//! than the thread that opened the database
+//! ([`Options::compaction_nice`]), so they yield the cores to reads and
+//! writes when both want them.
 //!
 //! The [`manifest`] module exposes the on-disk version records for tools.
 //! [`verify`] checks a closed data directory file by file (every block and
