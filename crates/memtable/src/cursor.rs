@@ -1,12 +1,10 @@
 //! A seekable, bidirectional cursor over every version in a memtable.
 
-use std::ops::Bound;
-
 use bytes::Bytes;
-use crossbeam_skiplist::{SkipMap, map::Entry};
-use strata_core::{InternalKey, InternalKeyRef, SeqNo};
+use strata_core::{InternalKeyRef, SeqNo};
 
-use crate::key_view::{KeyView, LookupKey, MemKey};
+use crate::arena::{ChunkList, NodeRef};
+use crate::skiplist::{Header, NULL, Probe, SkipList};
 
 /// A position in a memtable's internal-key order, LevelDB style: `seek*`
 /// positions it, `next`/`prev` move it, `key`/`value` read it while `valid()`.
@@ -15,100 +13,169 @@ use crate::key_view::{KeyView, LookupKey, MemKey};
 /// skiplist (O(log n)) because nodes have no back links. Entries inserted
 /// while the cursor is live may or may not be seen, but the order of what is
 /// seen is always the internal-key order.
+///
+/// The current user key is copied out of the memtable when the cursor
+/// lands on an entry; the value only when [`value`](Self::value) asks.
 pub struct MemTableCursor<'a> {
-    map: &'a SkipMap<MemKey, Bytes>,
-    current: Option<Entry<'a, MemKey, Bytes>>,
+    list: &'a SkipList,
+    chunks: ChunkList,
+    node: NodeRef,
+    header: Option<Header>,
+    key: Vec<u8>,
 }
 
 impl<'a> MemTableCursor<'a> {
-    pub(crate) fn new(map: &'a SkipMap<MemKey, Bytes>) -> Self {
-        Self { map, current: None }
+    pub(crate) fn new(list: &'a SkipList) -> Self {
+        Self {
+            list,
+            chunks: list.chunks(),
+            node: NULL,
+            header: None,
+            key: Vec::new(),
+        }
+    }
+
+    fn land(&mut self, node: NodeRef) {
+        self.node = node;
+        if node == NULL {
+            self.header = None;
+            return;
+        }
+        let h = self.list.header(&self.chunks, node);
+        self.list.read_key(&self.chunks, node, &h, &mut self.key);
+        self.header = Some(h);
     }
 
     /// True if the cursor is on an entry.
     pub fn valid(&self) -> bool {
-        self.current.is_some()
+        self.header.is_some()
     }
 
-    /// The current entry's key; `None` if not valid.
-    pub fn key(&self) -> Option<&InternalKey> {
-        self.current.as_ref().map(|e| &e.key().ikey)
-    }
-
-    /// The current entry's value; `None` if not valid.
-    pub fn value(&self) -> Option<&Bytes> {
-        self.current.as_ref().map(|e| e.value())
-    }
-
-    /// True if the cursor is on a version of `user_key`. Cheaper than
-    /// comparing `key()`'s user key: keys of up to 16 bytes are told apart
-    /// by the prefix kept in the node, without reading the key's bytes.
-    pub fn on_user_key(&self, user_key: &[u8]) -> bool {
-        self.current.as_ref().is_some_and(|e| {
-            let probe = LookupKey::first_of(user_key);
-            e.key().parts().same_user_key(&probe.parts())
+    /// The current entry's key, borrowed from the cursor; `None` if not valid.
+    pub fn key(&self) -> Option<InternalKeyRef<'_>> {
+        self.header.map(|h| InternalKeyRef {
+            user_key: &self.key,
+            seqno: h.seqno,
+            kind: h.kind,
         })
+    }
+
+    /// A copy of the current entry's value; `None` if not valid.
+    pub fn value(&self) -> Option<Bytes> {
+        self.header.map(|h| {
+            let mut out = Vec::with_capacity(h.value_len);
+            self.list.read_value(&self.chunks, self.node, &h, &mut out);
+            Bytes::from(out)
+        })
+    }
+
+    /// Length of the current entry's value; `None` if not valid.
+    pub fn value_len(&self) -> Option<usize> {
+        self.header.map(|h| h.value_len)
+    }
+
+    /// True if the cursor is on a version of `user_key`.
+    pub fn on_user_key(&self, user_key: &[u8]) -> bool {
+        self.header.is_some() && self.key == user_key
     }
 
     /// Positions on the first entry; invalid if the memtable is empty.
     pub fn seek_to_first(&mut self) {
-        self.current = self.map.front();
+        let n = self.list.first(&mut self.chunks);
+        self.land(n);
     }
 
     /// Positions on the last entry; invalid if the memtable is empty.
     pub fn seek_to_last(&mut self) {
-        self.current = self.map.back();
+        let n = self.list.last(&mut self.chunks);
+        self.land(n);
     }
 
     /// Positions on the newest version of the first user key `>= user_key`.
     pub fn seek(&mut self, user_key: &[u8]) {
-        let probe = LookupKey::first_of(user_key);
-        self.current = self.map.lower_bound(Bound::Included(probe.as_dyn()));
+        let n = self
+            .list
+            .find_ge(&mut self.chunks, &Probe::first_of(user_key));
+        self.land(n);
     }
 
     /// Positions on the first entry `>= (user_key, snapshot)` in internal-key
     /// order: the newest version of `user_key` visible at `snapshot` if there
     /// is one, else the next user key's newest version.
     pub fn seek_visible(&mut self, user_key: &[u8], snapshot: SeqNo) {
-        let probe = LookupKey::visible_at(user_key, snapshot);
-        self.current = self.map.lower_bound(Bound::Included(probe.as_dyn()));
+        let probe = Probe::visible_at(user_key, snapshot);
+        let n = self.list.find_ge(&mut self.chunks, &probe);
+        self.land(n);
     }
 
     /// Positions on the first entry `>= target` in internal-key order.
     pub fn seek_internal(&mut self, target: InternalKeyRef<'_>) {
-        let probe = LookupKey::new(target.user_key, target.seqno, target.kind as u8);
-        self.current = self.map.lower_bound(Bound::Included(probe.as_dyn()));
+        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let n = self.list.find_ge(&mut self.chunks, &probe);
+        self.land(n);
+    }
+
+    /// Positions on the first entry `> target` in internal-key order.
+    pub fn seek_after_internal(&mut self, target: InternalKeyRef<'_>) {
+        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let n = self.list.find_gt(&mut self.chunks, &probe);
+        self.land(n);
     }
 
     /// Positions on the oldest version of the last user key `<= user_key`
     /// (the entry a reverse scan starting at `user_key` meets first).
     pub fn seek_for_prev(&mut self, user_key: &[u8]) {
-        let probe = LookupKey::last_of(user_key);
-        self.current = self.map.upper_bound(Bound::Included(probe.as_dyn()));
+        let n = self
+            .list
+            .find_le(&mut self.chunks, &Probe::last_of(user_key));
+        self.land(n);
     }
 
     /// Positions on the last entry `<= target` in internal-key order.
     pub fn seek_for_prev_internal(&mut self, target: InternalKeyRef<'_>) {
-        let probe = LookupKey::new(target.user_key, target.seqno, target.kind as u8);
-        self.current = self.map.upper_bound(Bound::Included(probe.as_dyn()));
+        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let n = self.list.find_le(&mut self.chunks, &probe);
+        self.land(n);
+    }
+
+    /// Positions on the last entry `< target` in internal-key order.
+    pub fn seek_before_internal(&mut self, target: InternalKeyRef<'_>) {
+        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let n = self.list.find_lt(&mut self.chunks, &probe);
+        self.land(n);
+    }
+
+    /// Positions on the last version of the last user key `< user_key`.
+    pub(crate) fn seek_before_user_key(&mut self, user_key: &[u8]) {
+        let n = self
+            .list
+            .find_lt(&mut self.chunks, &Probe::first_of(user_key));
+        self.land(n);
+    }
+
+    /// Positions on the newest version of the first user key `> user_key`.
+    pub(crate) fn seek_after_user_key(&mut self, user_key: &[u8]) {
+        let n = self
+            .list
+            .find_gt(&mut self.chunks, &Probe::last_of(user_key));
+        self.land(n);
     }
 
     /// Moves to the next entry; becomes invalid past the last. No-op if invalid.
     pub fn next(&mut self) {
-        if let Some(entry) = &mut self.current
-            && !entry.move_next()
-        {
-            self.current = None;
+        if self.header.is_some() {
+            let n = self.list.next(&mut self.chunks, self.node);
+            self.land(n);
         }
     }
 
     /// Moves to the previous entry; becomes invalid before the first. No-op if
     /// invalid.
     pub fn prev(&mut self) {
-        if let Some(entry) = &mut self.current
-            && !entry.move_prev()
-        {
-            self.current = None;
+        if let Some(h) = self.header {
+            let probe = Probe::new(&self.key, h.seqno, h.kind as u8);
+            let n = self.list.find_lt(&mut self.chunks, &probe);
+            self.land(n);
         }
     }
 }

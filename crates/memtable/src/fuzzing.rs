@@ -47,7 +47,9 @@ pub fn memtable_ops(data: &[u8]) {
                     ValueKind::Delete => Bytes::new(),
                     _ => Bytes::from(vec![b; usize::from(a % 5)]),
                 };
-                mem.insert(pick(a), seqno, kind, value.clone());
+                if mem.insert(pick(a), seqno, kind, value.clone()).is_err() {
+                    panic!("insert of a small entry failed");
+                }
                 model.insert(InternalKey::new(pick(a), seqno, kind), value);
             }
             2 => {
@@ -110,8 +112,8 @@ fn check_scans(
     let mut cursor = mem.cursor();
     cursor.seek(&lo);
     for (k, v) in &want {
-        assert_eq!(cursor.key(), Some(k));
-        assert_eq!(cursor.value(), Some(v));
+        assert_eq!(cursor.key(), Some(k.as_ref()));
+        assert_eq!(cursor.value().as_ref(), Some(v));
         cursor.next();
     }
 }

@@ -1,11 +1,12 @@
 //! # strata-memtable
 //!
-//! strata's in-memory write buffer: a concurrent skiplist
-//! ([`crossbeam_skiplist`]) from internal key `(user key, seqno, kind)` to
-//! value. Every write lands here (after the WAL) until the memtable fills up,
-//! becomes immutable, and is flushed to a level-0 SST.
+//! strata's in-memory write buffer: a lock-free skiplist from internal key
+//! `(user key, seqno, kind)` to value, whose nodes live in an arena of
+//! 64-bit words owned by the memtable. Every write lands here (after the
+//! WAL) until the memtable fills up, becomes immutable, and is flushed to a
+//! level-0 SST.
 //!
-//! * [`MemTable::insert`] adds one version of a key;
+//! * [`MemTable::insert`] copies one version of a key into the arena;
 //! * [`MemTable::get`] returns the newest version visible at a snapshot
 //!   (a value, a value with expiry, or a tombstone) as a [`MemEntry`];
 //! * [`MemTable::range`] / [`MemTable::iter`] yield every version in
@@ -14,19 +15,33 @@
 //! * [`MemTable::cursor`] is a seekable cursor for merging iterators and flush;
 //! * [`MemTable::approximate_memory_usage`] tells the engine when to rotate.
 //!
+//! ## Layout
+//! A node is one run of words in an arena chunk: two header words (key and
+//! value lengths; seqno, tower height and kind), one link per level of its
+//! tower (a quarter of the nodes have more than one), then the key and the
+//! value, each rounded up to whole words. A 16-byte key with a 100-byte
+//! value costs about 147 bytes, with no allocation per entry. Keys are
+//! stored big-endian by word, so a search compares 8 bytes per integer
+//! comparison, and a short key shares a cache line with the links a search
+//! follows. The arena is made of atomics so that it needs no `unsafe`;
+//! reads copy keys and values out (see `docs/architecture.md`).
+//!
 //! ## Invariants
 //! 1. Order is core's [`InternalKey`](strata_core::InternalKey) order: user key ascending (bytewise),
 //!    then seqno descending, then kind descending. A forward scan meets the
 //!    newest version of each key first.
 //! 2. The memtable is append-only: nothing is ever removed or overwritten, so
-//!    `len()` and `approximate_memory_usage()` never decrease.
+//!    `len()` and `approximate_memory_usage()` never decrease, and memory is
+//!    freed only when the whole memtable is dropped.
 //! 3. Values are stored as given and never interpreted: expiry
 //!    ([`strata_core::ExpiringValue`]) is judged by the engine.
 //!
 //! ## Concurrency rules
 //! * `MemTable` is `Send + Sync`; every method takes `&self`. Share it in an
 //!   `Arc`.
-//! * Any number of threads may insert at once (lock-free skiplist inserts).
+//! * Any number of threads may insert at once (lock-free: one
+//!   compare-and-swap per tower level; a lock is taken only to add an
+//!   arena chunk, once per 1 MiB).
 //!   **REQUIRES**: each `(user key, seqno)` pair is inserted at most once —
 //!   the engine hands out every seqno once (checked by `debug_assert!` only).
 //! * Reads (`get`, iterators, cursors) are lock-free and never block writers.
@@ -48,10 +63,10 @@
 //! use strata_memtable::MemTable;
 //!
 //! let mem = MemTable::new();
-//! mem.insert(Bytes::from("apple"), 1, ValueKind::Put, Bytes::from("red"));
-//! mem.insert(Bytes::from("apple"), 3, ValueKind::Put, Bytes::from("green"));
-//! mem.insert(Bytes::from("pear"), 2, ValueKind::Put, Bytes::from("yellow"));
-//! mem.insert(Bytes::from("pear"), 4, ValueKind::Delete, Bytes::new());
+//! mem.insert("apple", 1, ValueKind::Put, "red")?;
+//! mem.insert("apple", 3, ValueKind::Put, "green")?;
+//! mem.insert("pear", 2, ValueKind::Put, "yellow")?;
+//! mem.insert("pear", 4, ValueKind::Delete, "")?;
 //!
 //! // Snapshot reads see the newest version with seqno <= snapshot.
 //! assert_eq!(mem.get(b"apple", 2).unwrap().value, "red");
@@ -74,17 +89,19 @@
 //! // A cursor for merging iterators.
 //! let mut cursor = mem.cursor();
 //! cursor.seek(b"b");
-//! assert_eq!(cursor.key().unwrap().user_key, "pear");
+//! assert_eq!(cursor.key().unwrap().user_key, b"pear");
 //! assert!(mem.approximate_memory_usage() > 0);
+//! # Ok::<(), strata_core::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 
+mod arena;
 mod cursor;
 #[doc(hidden)]
 pub mod fuzzing;
-mod key_view;
 mod memtable;
 mod range;
+mod skiplist;
 
 pub use cursor::MemTableCursor;
 pub use memtable::{ENTRY_OVERHEAD, MemEntry, MemTable};

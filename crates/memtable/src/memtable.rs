@@ -6,28 +6,19 @@
 
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use crossbeam_skiplist::SkipMap;
-use strata_core::{InternalKey, SeqNo, ValueKind};
+use strata_core::{Error, Result, SeqNo, ValueKind};
 
 use crate::cursor::MemTableCursor;
-use crate::key_view::{LookupKey, MemKey, UserKeyRange};
 use crate::range::{MemTableRange, VisibleRange};
+use crate::skiplist::{NULL, Probe, SkipList};
 
-/// Estimated bytes a skiplist entry costs beyond its key and value bytes.
-///
-/// A crossbeam-skiplist node holds the [`InternalKey`] with a 16-byte inline
-/// copy of the user key's prefix and the value `Bytes` handle, a reference
-/// count and a tower of pointers whose height is geometric with mean 2;
-/// allocator bookkeeping adds about two words.
-pub const ENTRY_OVERHEAD: usize = size_of::<InternalKey>()
-    + size_of::<u128>()
-    + size_of::<Bytes>()
-    + size_of::<usize>() // refcount and height
-    + 2 * size_of::<usize>() // mean tower height
-    + 2 * size_of::<usize>(); // allocator header and rounding
+/// Bytes an entry costs beyond its key and value bytes, at the least: two
+/// header words and one link. Keys and values are rounded up to whole
+/// 8-byte words, and one entry in four has more than one link.
+pub const ENTRY_OVERHEAD: usize = 3 * size_of::<u64>();
 
 /// One version of a key as stored in the memtable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +27,9 @@ pub struct MemEntry {
     pub seqno: SeqNo,
     /// What the write did: a put, a put with expiry, or a tombstone.
     pub kind: ValueKind,
-    /// The stored value, shared with the memtable (no copy). For
-    /// [`ValueKind::PutWithExpiry`] it is in [`strata_core::ExpiringValue`]
-    /// layout, exactly as inserted; for a tombstone whatever was inserted
-    /// (normally empty).
+    /// A copy of the stored value. For [`ValueKind::PutWithExpiry`] it is in
+    /// [`strata_core::ExpiringValue`] layout, exactly as inserted; for a
+    /// tombstone whatever was inserted (normally empty).
     pub value: Bytes,
 }
 
@@ -54,9 +44,7 @@ impl MemEntry {
 ///
 /// See the [crate docs](crate) for the ordering, visibility and concurrency rules.
 pub struct MemTable {
-    map: SkipMap<MemKey, Bytes>,
-    /// Key and value bytes plus [`ENTRY_OVERHEAD`] per entry; only grows.
-    memory: AtomicUsize,
+    list: SkipList,
     /// Smallest seqno inserted; `SeqNo::MAX` while empty.
     min_seqno: AtomicU64,
     /// Largest seqno inserted; meaningful only once `len() > 0`.
@@ -67,35 +55,52 @@ impl MemTable {
     /// An empty memtable.
     pub fn new() -> Self {
         Self {
-            map: SkipMap::new(),
-            memory: AtomicUsize::new(0),
+            list: SkipList::new(),
             min_seqno: AtomicU64::new(SeqNo::MAX),
             max_seqno: AtomicU64::new(0),
         }
     }
 
-    /// Adds one version of `user_key`.
+    /// Adds one version of `user_key`, copying the key and value bytes into
+    /// the memtable.
     ///
     /// REQUIRES: no other entry with the same `(user_key, seqno)` was or will be
     /// inserted (the engine hands out each seqno once), and
     /// `seqno <= strata_core::MAX_SEQNO`. Checked by `debug_assert!` only;
-    /// in release an exact duplicate `(user_key, seqno, kind)` replaces the
-    /// earlier value.
+    /// in release an exact duplicate is stored twice and either copy may be
+    /// read.
     ///
     /// The value is stored as given: a [`ValueKind::PutWithExpiry`] value is
     /// already in [`strata_core::ExpiringValue`] layout and is not interpreted.
     /// Safe to call from many threads at once.
-    pub fn insert(&self, user_key: Bytes, seqno: SeqNo, kind: ValueKind, value: Bytes) {
+    ///
+    /// # Errors
+    /// `InvalidArgument` if the key or the value is 4 GiB or longer, or the
+    /// seqno does not fit in 56 bits; nothing is inserted then.
+    pub fn insert(
+        &self,
+        user_key: impl AsRef<[u8]>,
+        seqno: SeqNo,
+        kind: ValueKind,
+        value: impl AsRef<[u8]>,
+    ) -> Result<()> {
+        let (user_key, value) = (user_key.as_ref(), value.as_ref());
+        if u32::try_from(user_key.len()).is_err() || u32::try_from(value.len()).is_err() {
+            return Err(Error::invalid_argument(format!(
+                "memtable entry too large: key of {} bytes, value of {} bytes (each must be under 4 GiB)",
+                user_key.len(),
+                value.len()
+            )));
+        }
+        if seqno > strata_core::MAX_SEQNO {
+            return Err(Error::invalid_argument(format!(
+                "seqno {seqno} does not fit in 56 bits"
+            )));
+        }
         debug_assert!(
-            seqno <= strata_core::MAX_SEQNO,
-            "seqno {seqno} beyond 56 bits"
-        );
-        debug_assert!(
-            !self.contains_version(&user_key, seqno),
+            !self.contains_version(user_key, seqno),
             "seqno {seqno} inserted twice for the same key"
         );
-        let charge = user_key.len() + value.len() + ENTRY_OVERHEAD;
-        self.memory.fetch_add(charge, Ordering::Relaxed);
         // Seqnos mostly arrive in increasing order: the plain loads keep the
         // common path free of read-modify-write on the minimum.
         if seqno < self.min_seqno.load(Ordering::Relaxed) {
@@ -104,51 +109,61 @@ impl MemTable {
         if seqno > self.max_seqno.load(Ordering::Relaxed) {
             self.max_seqno.fetch_max(seqno, Ordering::Relaxed);
         }
-        self.map.insert(
-            MemKey::new(InternalKey {
-                user_key,
-                seqno,
-                kind,
-            }),
-            value,
-        );
+        self.list.insert(user_key, seqno, kind, value);
+        Ok(())
     }
 
     /// True if some entry has exactly this user key and seqno (any kind).
     fn contains_version(&self, user_key: &[u8], seqno: SeqNo) -> bool {
-        let probe = LookupKey::visible_at(user_key, seqno);
-        self.map
-            .lower_bound(Bound::Included(probe.as_dyn()))
-            .is_some_and(|e| e.key().ikey.user_key == user_key && e.key().ikey.seqno == seqno)
+        let mut chunks = self.list.chunks();
+        let n = self
+            .list
+            .find_ge(&mut chunks, &Probe::visible_at(user_key, seqno));
+        n != NULL
+            && self.list.has_user_key(&chunks, n, user_key)
+            && self.list.header(&chunks, n).seqno == seqno
     }
 
     /// The newest version of `user_key` with `seqno <= snapshot`, tombstones
-    /// included; `None` if the memtable holds no such version.
+    /// included; `None` if the memtable holds no such version. The value is
+    /// copied out.
     ///
     /// Expiry is not judged here: a [`ValueKind::PutWithExpiry`] entry is
     /// returned whatever its expiry time.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Option<MemEntry> {
-        let probe = LookupKey::visible_at(user_key, snapshot);
-        let entry = self.map.lower_bound(Bound::Included(probe.as_dyn()))?;
-        let key = &entry.key().ikey;
-        (key.user_key == user_key).then(|| MemEntry {
-            seqno: key.seqno,
-            kind: key.kind,
-            value: entry.value().clone(),
+        let mut chunks = self.list.chunks();
+        let n = self
+            .list
+            .find_ge(&mut chunks, &Probe::visible_at(user_key, snapshot));
+        if n == NULL || !self.list.has_user_key(&chunks, n, user_key) {
+            return None;
+        }
+        let h = self.list.header(&chunks, n);
+        let mut value = Vec::with_capacity(h.value_len);
+        self.list.read_value(&chunks, n, &h, &mut value);
+        Some(MemEntry {
+            seqno: h.seqno,
+            kind: h.kind,
+            value: Bytes::from(value),
         })
     }
 
-    /// All versions of the user keys in `range`, in internal-key order (user key
-    /// ascending, newest version first); double-ended.
+    /// All versions of the user keys in `range`, in internal-key order (user
+    /// key ascending, newest version first); double-ended.
     ///
     /// An empty or inverted range yields nothing.
     pub fn range<R: RangeBounds<Bytes>>(&self, range: R) -> MemTableRange<'_> {
-        MemTableRange::new(self.map.range(UserKeyRange::new(&range)))
+        MemTableRange::new(
+            self.cursor(),
+            self.cursor(),
+            range.start_bound().cloned(),
+            range.end_bound().cloned(),
+        )
     }
 
     /// All versions of all keys, in internal-key order; double-ended.
     pub fn iter(&self) -> MemTableRange<'_> {
-        self.range::<std::ops::RangeFull>(..)
+        self.range::<(Bound<Bytes>, Bound<Bytes>)>((Bound::Unbounded, Bound::Unbounded))
     }
 
     /// For each user key in `range`, only its newest version with
@@ -163,25 +178,24 @@ impl MemTable {
 
     /// A seekable cursor over all versions, initially not positioned.
     pub fn cursor(&self) -> MemTableCursor<'_> {
-        MemTableCursor::new(&self.map)
+        MemTableCursor::new(&self.list)
     }
 
-    /// Approximate bytes held: key and value lengths plus [`ENTRY_OVERHEAD`] per
-    /// entry. Never decreases. Does not count `Bytes` buffers shared with the
-    /// caller separately (a value sliced from a larger buffer is charged only
-    /// its own length).
+    /// Bytes of memtable arena the entries occupy: keys and values rounded
+    /// up to 8-byte words, plus each entry's header and links. Never
+    /// decreases.
     pub fn approximate_memory_usage(&self) -> usize {
-        self.memory.load(Ordering::Relaxed)
+        self.list.memory_usage()
     }
 
     /// Number of entries (versions, not distinct user keys).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.list.len()
     }
 
     /// True if nothing was inserted.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// Smallest seqno inserted, `None` if empty. Exact once no insert is in
@@ -226,10 +240,11 @@ mod tests {
     #[test]
     fn get_returns_newest_visible_version_or_tombstone() {
         let m = MemTable::new();
-        m.insert(b("k"), 3, ValueKind::Put, b("v3"));
-        m.insert(b("k"), 5, ValueKind::Delete, Bytes::new());
-        m.insert(b("k"), 8, ValueKind::Put, b("v8"));
-        m.insert(b("j"), 4, ValueKind::Put, b("j4"));
+        m.insert(b("k"), 3, ValueKind::Put, b("v3")).unwrap();
+        m.insert(b("k"), 5, ValueKind::Delete, Bytes::new())
+            .unwrap();
+        m.insert(b("k"), 8, ValueKind::Put, b("v8")).unwrap();
+        m.insert(b("j"), 4, ValueKind::Put, b("j4")).unwrap();
         assert_eq!(m.get(b"k", 2), None);
         assert_eq!(m.get(b"k", 3).map(|e| e.value), Some(b("v3")));
         assert_eq!(m.get(b"k", 4).map(|e| e.seqno), Some(3));
@@ -242,12 +257,83 @@ mod tests {
     }
 
     #[test]
-    fn get_does_not_copy_the_value() {
+    fn values_of_every_length_round_trip_and_outlive_the_memtable() {
         let m = MemTable::new();
-        let v = Bytes::from(vec![7u8; 64]);
-        m.insert(b("k"), 1, ValueKind::Put, v.clone());
-        let got = m.get(b"k", 1).unwrap().value;
-        assert_eq!(got.as_ptr(), v.as_ptr());
+        let values: Vec<Bytes> = (0..40u8)
+            .map(|n| Bytes::from(vec![n; usize::from(n)]))
+            .collect();
+        for (i, v) in values.iter().enumerate() {
+            m.insert(b(&format!("k{i:02}")), i as u64 + 1, ValueKind::Put, v)
+                .unwrap();
+        }
+        let got: Vec<Bytes> = (0..values.len())
+            .map(|i| {
+                m.get(format!("k{i:02}").as_bytes(), u64::MAX)
+                    .unwrap()
+                    .value
+            })
+            .collect();
+        drop(m);
+        assert_eq!(got, values);
+    }
+
+    /// Values from empty to larger than a shared chunk, in an order that
+    /// makes some outgrow the chunk the arena grows next.
+    #[test]
+    fn large_and_odd_sized_values_round_trip_through_every_read() {
+        let lens = [
+            0,
+            1,
+            7,
+            8,
+            9,
+            4_095,
+            8_144,
+            16_344,
+            70_000,
+            131_073,
+            140_000,
+            3,
+            1 << 20,
+            12,
+        ];
+        let m = MemTable::new();
+        let mut want = Vec::new();
+        for (i, len) in lens.into_iter().enumerate() {
+            let key = b(&format!("key{i:02}"));
+            let value: Bytes = (0..len)
+                .map(|j| (j * 31 + i) as u8)
+                .collect::<Vec<u8>>()
+                .into();
+            m.insert(&key, i as u64 + 1, ValueKind::Put, &value)
+                .unwrap();
+            want.push((key, value));
+        }
+        for (key, value) in &want {
+            assert_eq!(&m.get(key, u64::MAX).unwrap().value, value);
+        }
+        let scanned: Vec<(Bytes, Bytes)> = m.iter().map(|(k, v)| (k.user_key, v)).collect();
+        assert_eq!(scanned, want);
+        let mut cursor = m.cursor();
+        cursor.seek_to_last();
+        for (key, value) in want.iter().rev() {
+            assert_eq!(cursor.key().unwrap().user_key, &key[..]);
+            assert_eq!(cursor.value_len(), Some(value.len()));
+            assert_eq!(&cursor.value().unwrap(), value);
+            cursor.prev();
+        }
+        assert!(!cursor.valid());
+    }
+
+    #[test]
+    fn oversized_seqno_is_refused_and_nothing_inserted() {
+        let m = MemTable::new();
+        let err = m
+            .insert(b("k"), strata_core::MAX_SEQNO + 1, ValueKind::Put, b("v"))
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        assert!(m.is_empty());
+        assert_eq!(m.approximate_memory_usage(), 0);
     }
 
     #[test]
@@ -255,19 +341,26 @@ mod tests {
         let m = MemTable::new();
         assert!(m.is_empty());
         assert_eq!((m.min_seqno(), m.max_seqno()), (None, None));
-        m.insert(b("a"), 10, ValueKind::Put, b("x"));
-        m.insert(b("b"), 4, ValueKind::Put, b("x"));
-        m.insert(b("c"), 12, ValueKind::Delete, Bytes::new());
+        m.insert(b("a"), 10, ValueKind::Put, b("x")).unwrap();
+        m.insert(b("b"), 4, ValueKind::Put, b("x")).unwrap();
+        m.insert(b("c"), 12, ValueKind::Delete, Bytes::new())
+            .unwrap();
         assert_eq!((m.min_seqno(), m.max_seqno()), (Some(4), Some(12)));
         assert_eq!(m.len(), 3);
         assert!(!m.is_empty());
     }
 
     #[test]
-    fn memory_counts_key_value_and_overhead() {
+    fn memory_counts_words_of_header_links_key_and_value() {
         let m = MemTable::new();
-        m.insert(b("key"), 1, ValueKind::Put, b("value"));
-        assert_eq!(m.approximate_memory_usage(), 3 + 5 + ENTRY_OVERHEAD);
+        m.insert(b("key"), 1, ValueKind::Put, b("value")).unwrap();
+        // 2 header words, 1..=12 links, 1 word of key, 1 of value.
+        let used = m.approximate_memory_usage();
+        assert!(
+            used.is_multiple_of(8) && (40..=128).contains(&used),
+            "{used}"
+        );
+        assert!(used >= 3 + 5 + ENTRY_OVERHEAD);
     }
 
     #[test]
@@ -275,8 +368,9 @@ mod tests {
     #[should_panic(expected = "inserted twice")]
     fn duplicate_seqno_is_caught_in_debug() {
         let m = MemTable::new();
-        m.insert(b("k"), 1, ValueKind::Put, b("a"));
-        m.insert(b("k"), 1, ValueKind::Delete, Bytes::new());
+        m.insert(b("k"), 1, ValueKind::Put, b("a")).unwrap();
+        m.insert(b("k"), 1, ValueKind::Delete, Bytes::new())
+            .unwrap();
     }
 
     #[test]

@@ -1,26 +1,63 @@
 //! Range iterators over a memtable: every version, or the visible one per key.
 
+use std::ops::Bound;
+
 use bytes::Bytes;
-use crossbeam_skiplist::map;
 use strata_core::{InternalKey, SeqNo};
 
-use crate::key_view::{KeyView, MemKey, UserKeyRange};
-
-type RawRange<'a> = map::Range<'a, dyn KeyView, UserKeyRange, MemKey, Bytes>;
+use crate::cursor::MemTableCursor;
 
 /// Every version of the keys in a user-key range, in internal-key order (user
 /// key ascending, newest version first), as `(InternalKey, value)` pairs.
 ///
 /// Double-ended: `next` and `next_back` may be mixed; together they yield each
-/// entry once. Items are cheap clones (reference-count bumps, no byte copies).
-/// Entries inserted while the iterator is live may or may not be yielded.
+/// entry once. Items are copies of the memtable's bytes. Entries inserted
+/// while the iterator is live may or may not be yielded.
 pub struct MemTableRange<'a> {
-    inner: RawRange<'a>,
+    front: MemTableCursor<'a>,
+    back: MemTableCursor<'a>,
+    lower: Bound<Bytes>,
+    upper: Bound<Bytes>,
+    front_started: bool,
+    back_started: bool,
+    /// Last key yielded from each end: the ends stop where they meet.
+    front_last: Option<InternalKey>,
+    back_last: Option<InternalKey>,
 }
 
 impl<'a> MemTableRange<'a> {
-    pub(crate) fn new(inner: RawRange<'a>) -> Self {
-        Self { inner }
+    pub(crate) fn new(
+        front: MemTableCursor<'a>,
+        back: MemTableCursor<'a>,
+        lower: Bound<Bytes>,
+        upper: Bound<Bytes>,
+    ) -> Self {
+        Self {
+            front,
+            back,
+            lower,
+            upper,
+            front_started: false,
+            back_started: false,
+            front_last: None,
+            back_last: None,
+        }
+    }
+
+    fn below_upper(&self, user_key: &[u8]) -> bool {
+        match &self.upper {
+            Bound::Included(k) => user_key <= &k[..],
+            Bound::Excluded(k) => user_key < &k[..],
+            Bound::Unbounded => true,
+        }
+    }
+
+    fn above_lower(&self, user_key: &[u8]) -> bool {
+        match &self.lower {
+            Bound::Included(k) => user_key >= &k[..],
+            Bound::Excluded(k) => user_key > &k[..],
+            Bound::Unbounded => true,
+        }
     }
 }
 
@@ -28,17 +65,51 @@ impl Iterator for MemTableRange<'_> {
     type Item = (InternalKey, Bytes);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner
-            .next()
-            .map(|e| (e.key().ikey.clone(), e.value().clone()))
+        if self.front_started {
+            self.front.next();
+        } else {
+            self.front_started = true;
+            match &self.lower {
+                Bound::Included(k) => self.front.seek(k),
+                Bound::Excluded(k) => self.front.seek_after_user_key(k),
+                Bound::Unbounded => self.front.seek_to_first(),
+            }
+        }
+        let key = self.front.key()?;
+        if !self.below_upper(key.user_key)
+            || self.back_last.as_ref().is_some_and(|b| key >= b.as_ref())
+        {
+            return None;
+        }
+        let key = key.to_owned();
+        let value = self.front.value()?;
+        self.front_last = Some(key.clone());
+        Some((key, value))
     }
 }
 
 impl DoubleEndedIterator for MemTableRange<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner
-            .next_back()
-            .map(|e| (e.key().ikey.clone(), e.value().clone()))
+        if self.back_started {
+            self.back.prev();
+        } else {
+            self.back_started = true;
+            match &self.upper {
+                Bound::Included(k) => self.back.seek_for_prev(k),
+                Bound::Excluded(k) => self.back.seek_before_user_key(k),
+                Bound::Unbounded => self.back.seek_to_last(),
+            }
+        }
+        let key = self.back.key()?;
+        if !self.above_lower(key.user_key)
+            || self.front_last.as_ref().is_some_and(|f| key <= f.as_ref())
+        {
+            return None;
+        }
+        let key = key.to_owned();
+        let value = self.back.value()?;
+        self.back_last = Some(key.clone());
+        Some((key, value))
     }
 }
 

@@ -92,7 +92,8 @@ fn concurrent_writers_and_readers_agree_with_model() {
                         half.wait();
                         views_open.wait();
                     }
-                    mem.insert(key_bytes(key_of(s)), s, kind_of(s), value_of(s));
+                    mem.insert(key_bytes(key_of(s)), s, kind_of(s), value_of(s))
+                        .unwrap();
                     progress[t as usize].store(s, Ordering::Release);
                     let memory = mem.approximate_memory_usage();
                     assert!(
@@ -230,9 +231,9 @@ fn check_iteration(mem: &MemTable, rng: &mut Xorshift, watermark: SeqNo) {
     for _ in 0..200 {
         let Some(k) = cursor.key() else { break };
         if let Some(p) = &prev {
-            assert!(p < k, "cursor out of order");
+            assert!(p.as_ref() < k, "cursor out of order");
         }
-        prev = Some(k.clone());
+        prev = Some(k.to_owned());
         cursor.next();
     }
 }
@@ -263,9 +264,12 @@ impl<'a> RacingViews<'a> {
             let Some(k) = self.cursor.key() else { break };
             assert_eq!(k.user_key, key_bytes(key_of(k.seqno)));
             if let Some(p) = &prev {
-                assert!(p < k, "cursor out of order across concurrent inserts");
+                assert!(
+                    p.as_ref() < k,
+                    "cursor out of order across concurrent inserts"
+                );
             }
-            prev = Some(k.clone());
+            prev = Some(k.to_owned());
             self.cursor.next();
         }
         self.scan.extend(self.rest.take(2_000).map(|(k, _)| k));

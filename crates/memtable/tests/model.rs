@@ -79,7 +79,8 @@ fn build(writes: &[(Write, SeqNo)]) -> (MemTable, Model) {
     for (w, seqno) in writes {
         let key = Bytes::from_static(KEYS[w.key]);
         let value = value_of(w, *seqno);
-        mem.insert(key.clone(), *seqno, w.kind, value.clone());
+        mem.insert(key.clone(), *seqno, w.kind, value.clone())
+            .unwrap();
         model.insert(InternalKey::new(key, *seqno, w.kind), value);
     }
     (mem, model)
@@ -233,7 +234,7 @@ proptest! {
             }
             let mut pos = start;
             let current = |c: &strata_memtable::MemTableCursor<'_>| {
-                c.key().map(|k| (k.clone(), c.value().unwrap().clone()))
+                c.key().map(|k| (k.to_owned(), c.value().unwrap()))
             };
             prop_assert_eq!(current(&cursor), at(pos), "{}", name);
             prop_assert_eq!(cursor.valid(), pos.is_some());
@@ -264,7 +265,8 @@ fn inverted_and_empty_ranges_yield_nothing() {
             i as u64 + 1,
             ValueKind::Put,
             Bytes::from_static(b"v"),
-        );
+        )
+        .unwrap();
     }
     let b = |s: &'static [u8]| Bytes::from_static(s);
     assert_eq!(mem.range(b(b"c")..b(b"a")).count(), 0);

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use bytes::Bytes;
 use strata_core::{DirLock, FileSystem, Result, StdFs, ValueKind};
 use strata_memtable::MemTable;
 use strata_sstable::{BlockCache, CompressionType, TableBuilder, TableOptions, TableReader};
@@ -105,12 +104,7 @@ fn main() -> Result<()> {
         let batch = WriteBatch::decode_from(&record, &log_path, reader.last_record_offset())?;
         for (i, op) in batch.iter().enumerate() {
             let seqno = batch.base_seqno() + i as u64;
-            mem.insert(
-                Bytes::copy_from_slice(op.key),
-                seqno,
-                op.kind,
-                Bytes::copy_from_slice(op.value),
-            );
+            mem.insert(op.key, seqno, op.kind, op.value)?;
         }
     }
     println!(

@@ -350,7 +350,7 @@ impl Replay<'_> {
         // The WAL does not record write times; replay time stands in.
         self.slot.note_write_time(self.opts.clock.now_millis());
         for (seqno, kind, key, value) in batch.iter() {
-            self.slot.mem.insert(key, seqno, kind, value);
+            self.slot.mem.insert(key, seqno, kind, value)?;
             self.last_seqno = self.last_seqno.max(seqno);
         }
         self.records += 1;

@@ -64,11 +64,22 @@ impl Shared {
         };
         target.slot.note_write_time(now);
         let frozen = batch.freeze();
+        // `check_limits` keeps every entry far below what the memtable
+        // refuses; should one be refused anyway, its seqnos are still
+        // published (later writers wait for them) and the database stops
+        // taking writes, as for a failed WAL write.
+        let mut refused = None;
         for (seqno, kind, key, value) in frozen.iter() {
-            target.slot.mem.insert(key, seqno, kind, value);
+            if let Err(e) = target.slot.mem.insert(key, seqno, kind, value) {
+                refused.get_or_insert(e);
+            }
         }
         self.publisher.publish(base, base + count - 1);
         drop(target);
+        if let Some(e) = refused {
+            self.set_bg_error("memtable insert", &e);
+            return Err(e);
+        }
         self.counters
             .user_bytes
             .fetch_add(user_bytes, Ordering::Relaxed);

@@ -6,7 +6,8 @@
 //! and refills a small buffer per end: each refill makes a cursor, seeks just
 //! past the last internal key that end examined (or to the bound), and copies
 //! entries out, 8 the first time and twice as many each time after, up to
-//! [`REFILL`]. Copies are reference-count bumps, not bytes.
+//! [`REFILL`]. Copies are byte copies: the memtable keeps its entries in
+//! its own arena.
 //!
 //! Invariants:
 //! 1. `front_pos < back_pos` in internal-key order whenever both are set;
@@ -74,7 +75,7 @@ pub(crate) struct MemSource {
     back_buf: VecDeque<Entry>,
     /// User key of the last entry the front copied out: its older versions
     /// are shadowed.
-    front_user_key: Option<Bytes>,
+    front_user_key: Option<Vec<u8>>,
     /// Entries the next refill of each end copies out at most.
     front_batch: usize,
     back_batch: usize,
@@ -127,10 +128,7 @@ impl MemSource {
     fn seek_front(&self, cursor: &mut MemTableCursor<'_>) {
         match (&self.front_pos, &self.lower) {
             (Some(pos), _) => {
-                cursor.seek_internal(pos.as_ref());
-                if cursor.key() == Some(pos) {
-                    cursor.next();
-                }
+                cursor.seek_after_internal(pos.as_ref());
             }
             (None, Bound::Included(k)) => cursor.seek(k),
             (None, Bound::Excluded(k)) => {
@@ -140,7 +138,7 @@ impl MemSource {
                     seqno: 0,
                     kind: ValueKind::Delete,
                 });
-                while cursor.key().is_some_and(|c| c.user_key == k) {
+                while cursor.on_user_key(k) {
                     cursor.next();
                 }
             }
@@ -152,10 +150,7 @@ impl MemSource {
     fn seek_back(&self, cursor: &mut MemTableCursor<'_>) {
         match (&self.back_pos, &self.upper) {
             (Some(pos), _) => {
-                cursor.seek_for_prev_internal(pos.as_ref());
-                if cursor.key() == Some(pos) {
-                    cursor.prev();
-                }
+                cursor.seek_before_internal(pos.as_ref());
             }
             (None, Bound::Included(k)) => cursor.seek_for_prev(k),
             (None, Bound::Excluded(k)) => {
@@ -165,7 +160,7 @@ impl MemSource {
                     seqno: SeqNo::MAX,
                     kind: ValueKind::SEEK,
                 });
-                while cursor.key().is_some_and(|c| c.user_key == k) {
+                while cursor.on_user_key(k) {
                     cursor.prev();
                 }
             }
@@ -182,12 +177,12 @@ impl MemSource {
         let mut examined = 0;
         let mut shadowed_steps = 0;
         loop {
-            let (Some(key), Some(value)) = (cursor.key(), cursor.value()) else {
+            let Some(key) = cursor.key() else {
                 self.middle_done = true;
                 return;
             };
-            let past_back = self.back_pos.as_ref().is_some_and(|b| key >= b);
-            if past_back || !self.below_upper(&key.user_key) {
+            let past_back = self.back_pos.as_ref().is_some_and(|b| key >= b.as_ref());
+            if past_back || !self.below_upper(key.user_key) {
                 self.middle_done = true;
                 return;
             }
@@ -195,25 +190,25 @@ impl MemSource {
                 let shadowed = self
                     .front_user_key
                     .as_ref()
-                    .is_some_and(|k| cursor.on_user_key(k));
+                    .is_some_and(|k| k[..] == *key.user_key);
                 if !shadowed {
-                    self.front_buf.push_back((key.clone(), value.clone()));
-                    self.front_user_key = Some(key.user_key.clone());
+                    let owned = key.to_owned();
+                    let value = cursor.value().unwrap_or_default();
+                    let last = self.front_user_key.get_or_insert_with(Vec::new);
+                    last.clear();
+                    last.extend_from_slice(&owned.user_key);
+                    self.front_buf.push_back((owned, value));
                     shadowed_steps = 0;
                 } else if shadowed_steps >= STEPS_BEFORE_SEEK {
                     // Past every version of the key: (k, 0, Delete) sorts
                     // after all of them. The landing key is examined next,
                     // so the back's bound is still respected.
-                    let user_key = key.user_key.clone();
-                    let smallest = InternalKeyRef {
+                    let user_key = key.user_key.to_vec();
+                    cursor.seek_after_internal(InternalKeyRef {
                         user_key: &user_key,
                         seqno: 0,
                         kind: ValueKind::Delete,
-                    };
-                    cursor.seek_internal(smallest);
-                    if cursor.key().is_some_and(|c| c.as_ref() == smallest) {
-                        cursor.next();
-                    }
+                    });
                     shadowed_steps = 0;
                     examined += 1;
                     continue;
@@ -223,7 +218,7 @@ impl MemSource {
             }
             examined += 1;
             if self.front_buf.len() >= batch || examined >= EXAMINE_FACTOR * batch {
-                self.front_pos = Some(key.clone());
+                self.front_pos = Some(key.to_owned());
                 return;
             }
             cursor.next();
@@ -238,21 +233,22 @@ impl MemSource {
         self.back_batch = (batch * 2).min(REFILL);
         let mut examined = 0;
         loop {
-            let (Some(key), Some(value)) = (cursor.key(), cursor.value()) else {
+            let Some(key) = cursor.key() else {
                 self.middle_done = true;
                 return;
             };
-            let past_front = self.front_pos.as_ref().is_some_and(|f| key <= f);
-            if past_front || !self.above_lower(&key.user_key) {
+            let past_front = self.front_pos.as_ref().is_some_and(|f| key <= f.as_ref());
+            if past_front || !self.above_lower(key.user_key) {
                 self.middle_done = true;
                 return;
             }
             if key.seqno <= self.snapshot {
-                self.back_buf.push_front((key.clone(), value.clone()));
+                let value = cursor.value().unwrap_or_default();
+                self.back_buf.push_front((key.to_owned(), value));
             }
             examined += 1;
             if self.back_buf.len() >= batch || examined >= EXAMINE_FACTOR * batch {
-                self.back_pos = Some(key.clone());
+                self.back_pos = Some(key.to_owned());
                 return;
             }
             cursor.prev();
@@ -326,7 +322,8 @@ mod tests {
         let (mut front, mut back) = (Vec::new(), Vec::new());
         for (i, &from_front) in dirs.iter().enumerate() {
             if let Some(k) = keys.get(i % keys.len().max(1)) {
-                mem.insert(k.clone(), seqno, ValueKind::Put, value(seqno));
+                mem.insert(k.clone(), seqno, ValueKind::Put, value(seqno))
+                    .unwrap();
                 seqno += 1;
             }
             let item = if from_front {
@@ -412,7 +409,7 @@ mod tests {
             order.sort_by_key(|(_, (_, _, shuffle))| *shuffle);
             for (i, (key, kind, _)) in order {
                 let seqno = i as SeqNo + 1;
-                mem.insert(key.clone(), seqno, *kind, value(seqno));
+                mem.insert(key.clone(), seqno, *kind, value(seqno)).unwrap();
                 model.insert(InternalKey::new(key.clone(), seqno, *kind), value(seqno));
             }
             let expected: Vec<Entry> = model
@@ -460,7 +457,8 @@ mod tests {
             for key in ["a", "hot", "z"] {
                 if key == "hot" || i % 1000 == 0 {
                     let seqno = inserted.len() as SeqNo + 1;
-                    mem.insert(Bytes::from(key), seqno, ValueKind::Put, value(seqno));
+                    mem.insert(Bytes::from(key), seqno, ValueKind::Put, value(seqno))
+                        .unwrap();
                     inserted.push((key, seqno));
                 }
             }
@@ -501,14 +499,14 @@ mod tests {
         let mem = Arc::new(MemTable::new());
         let mut expected = BTreeMap::new();
         for s in 1..=2_000 {
-            mem.insert(key(s), s, ValueKind::Put, value(s));
+            mem.insert(key(s), s, ValueKind::Put, value(s)).unwrap();
             expected.insert(InternalKey::new(key(s), s, ValueKind::Put), value(s));
         }
         let writer = {
             let mem = Arc::clone(&mem);
             std::thread::spawn(move || {
                 for s in 2_001..=40_000 {
-                    mem.insert(key(s), s, ValueKind::Put, value(s));
+                    mem.insert(key(s), s, ValueKind::Put, value(s)).unwrap();
                 }
             })
         };
@@ -528,10 +526,12 @@ mod tests {
     fn excluded_bounds_skip_every_version_of_the_bound_key() {
         let mem = Arc::new(MemTable::new());
         for (s, k) in [(1, "a"), (2, "b"), (3, "b"), (4, "c"), (5, "c"), (6, "d")] {
-            mem.insert(Bytes::from(k), s, ValueKind::Put, value(s));
+            mem.insert(Bytes::from(k), s, ValueKind::Put, value(s))
+                .unwrap();
         }
         // The smallest possible version of "b": where the front's seek lands.
-        mem.insert(Bytes::from("b"), 0, ValueKind::Delete, Bytes::new());
+        mem.insert(Bytes::from("b"), 0, ValueKind::Delete, Bytes::new())
+            .unwrap();
         let src = MemSource::new(
             Arc::clone(&mem),
             Bound::Excluded(Bytes::from("b")),

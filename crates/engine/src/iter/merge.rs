@@ -334,7 +334,8 @@ mod tests {
     fn mem_source(entries: &[Entry]) -> BoxedSource {
         let mem = MemTable::new();
         for (k, v) in entries {
-            mem.insert(k.user_key.clone(), k.seqno, k.kind, v.clone());
+            mem.insert(k.user_key.clone(), k.seqno, k.kind, v.clone())
+                .unwrap();
         }
         Box::new(MemSource::new(
             Arc::new(mem),
@@ -378,7 +379,7 @@ mod tests {
                 } else {
                     let mem = MemTable::new();
                     for (k, v) in &entries {
-                        mem.insert(k.user_key.clone(), k.seqno, k.kind, v.clone());
+                        mem.insert(k.user_key.clone(), k.seqno, k.kind, v.clone()).unwrap();
                     }
                     Box::new(MemSource::new(
                         Arc::new(mem),
