@@ -11,30 +11,36 @@
 //! release compare-and-swap on a link; a reader that acquires the link sees
 //! the words.
 //!
+//! Chunks are found through a two-level table of [`OnceLock`]s (256
+//! directories of 256 chunks), so resolving a [`NodeRef`] is two loads and
+//! never a lock or a read-modify-write.
+//!
 //! Invariants:
 //! 1. Chunks are never freed or moved while the arena lives, and a word is
 //!    handed out at most once; a handed-out word is zero until its owner
 //!    writes it.
 //! 2. A [`NodeRef`] names chunk and word offset; the record it starts is
 //!    wholly inside that chunk.
-//! 3. The chunk list only grows, and a chunk is in the published list before
-//!    any word of it is handed out, so a reader that reached a node through a
-//!    link finds its chunk in a list loaded after that link.
+//! 3. A chunk's slot is set before any word of it is handed out, so a
+//!    reader that reached a node through a link finds its chunk.
 
-use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use arc_swap::{ArcSwap, Guard};
 use parking_lot::Mutex;
-
-/// One chunk of words.
-pub(crate) type Chunk = Arc<[AtomicU64]>;
-
-/// A loaded chunk list: cheap to take, valid as long as it is held.
-pub(crate) type ChunkList = Guard<Arc<Vec<Chunk>>>;
 
 /// A word position: chunk index in the high 32 bits, word offset in the low.
 pub(crate) type NodeRef = u64;
+
+type Chunk = Box<[AtomicU64]>;
+type Directory = Box<[OnceLock<Chunk>]>;
+
+/// Chunks per directory, and directories.
+const FANOUT_BITS: u32 = 8;
+const FANOUT: usize = 1 << FANOUT_BITS;
+
+/// Most chunks an arena can have: 64 Ki, 64 GiB of full-size chunks.
+const MAX_CHUNKS: usize = FANOUT * FANOUT;
 
 /// Words in the first ordinary chunk (4 KiB): a small memtable stays small.
 const FIRST_CHUNK_WORDS: usize = 1 << 9;
@@ -48,28 +54,41 @@ const DEDICATED_WORDS: usize = MAX_CHUNK_WORDS / 8;
 
 /// Packs a chunk index and word offset.
 #[inline]
-pub(crate) fn node_ref(chunk: usize, offset: usize) -> NodeRef {
+fn node_ref(chunk: usize, offset: usize) -> NodeRef {
     ((chunk as u64) << 32) | offset as u64
 }
 
 /// The chunk index and word offset of `r`.
 #[inline]
-pub(crate) fn split_ref(r: NodeRef) -> (usize, usize) {
+fn split_ref(r: NodeRef) -> (usize, usize) {
     ((r >> 32) as usize, (r & u64::from(u32::MAX)) as usize)
 }
 
-fn zeroed_chunk(words: usize) -> Chunk {
-    (0..words).map(|_| AtomicU64::new(0)).collect()
+fn zeroed(words: usize) -> Box<[AtomicU64]> {
+    bytemuck::zeroed_slice_box(words)
+}
+
+fn empty_directory() -> Directory {
+    (0..FANOUT).map(|_| OnceLock::new()).collect()
+}
+
+/// Chunk bookkeeping, changed only under the arena's mutex.
+struct Growth {
+    /// Chunks made so far (the next chunk's index).
+    chunks: usize,
+    /// Ordinary chunks made so far (sets the next one's size).
+    ordinary: u32,
 }
 
 /// The append-only word arena. See the module docs for its invariants.
 pub(crate) struct Arena {
-    chunks: ArcSwap<Vec<Chunk>>,
-    /// The chunk small records are carved from (high 32 bits) and the words
-    /// already handed out of it (low 32 bits).
+    directories: Box<[OnceLock<Directory>]>,
+    /// The chunk small records are carved from and the words already handed
+    /// out of it, as a [`NodeRef`] to the next free word.
     bump: AtomicU64,
-    /// Held while a chunk is added; counts the ordinary chunks made so far.
-    grow: Mutex<u32>,
+    /// The current ordinary chunk's length in words.
+    bump_len: AtomicUsize,
+    grow: Mutex<Growth>,
     /// Words handed out, the memory charge.
     used_words: AtomicUsize,
 }
@@ -78,19 +97,19 @@ impl Arena {
     /// An arena whose first chunk starts with `reserved` words, handed out
     /// at offset 0 of chunk 0 and not charged (the skiplist's head node).
     pub(crate) fn new(reserved: usize) -> Self {
-        let first = zeroed_chunk(FIRST_CHUNK_WORDS.max(reserved));
-        Self {
-            chunks: ArcSwap::from_pointee(vec![first]),
+        let len = FIRST_CHUNK_WORDS.max(reserved);
+        let arena = Self {
+            directories: (0..FANOUT).map(|_| OnceLock::new()).collect(),
             bump: AtomicU64::new(node_ref(0, reserved)),
-            grow: Mutex::new(1),
+            bump_len: AtomicUsize::new(len),
+            grow: Mutex::new(Growth {
+                chunks: 1,
+                ordinary: 1,
+            }),
             used_words: AtomicUsize::new(0),
-        }
-    }
-
-    /// The current chunk list.
-    #[inline]
-    pub(crate) fn chunks(&self) -> ChunkList {
-        self.chunks.load()
+        };
+        arena.install(0, zeroed(len));
+        arena
     }
 
     /// Words handed out so far, excluding the reserved ones.
@@ -98,29 +117,53 @@ impl Arena {
         self.used_words.load(Ordering::Relaxed)
     }
 
-    /// Hands out `words` consecutive zeroed words (`words >= 1`); returns
-    /// where they start and a chunk list that contains them.
-    pub(crate) fn alloc(&self, words: usize) -> (NodeRef, ChunkList) {
-        self.used_words.fetch_add(words, Ordering::Relaxed);
+    /// The words from `r` to the end of its chunk; empty if `r` names no
+    /// chunk (never the case for a ref this arena handed out).
+    #[inline]
+    pub(crate) fn words(&self, r: NodeRef) -> &[AtomicU64] {
+        let (c, o) = split_ref(r);
+        self.directories
+            .get(c >> FANOUT_BITS)
+            .and_then(OnceLock::get)
+            .and_then(|d| d.get(c & (FANOUT - 1)))
+            .and_then(OnceLock::get)
+            .and_then(|chunk| chunk.get(o..))
+            .unwrap_or_default()
+    }
+
+    /// Sets chunk `index`'s slot. The caller holds `grow` (or is `new`), so
+    /// the slot is empty.
+    fn install(&self, index: usize, chunk: Chunk) {
+        let Some(dir) = self.directories.get(index >> FANOUT_BITS) else {
+            return;
+        };
+        let dir = dir.get_or_init(empty_directory);
+        if let Some(slot) = dir.get(index & (FANOUT - 1)) {
+            let _ = slot.set(chunk);
+        }
+    }
+
+    /// Hands out `words` consecutive zeroed words (`words >= 1`); `None`
+    /// once the arena has made its [`MAX_CHUNKS`] chunks.
+    pub(crate) fn alloc(&self, words: usize) -> Option<NodeRef> {
         if words > DEDICATED_WORDS {
             return self.alloc_dedicated(words);
         }
-        let mut chunks = self.chunks();
         let mut cur = self.bump.load(Ordering::Acquire);
         loop {
-            let (index, used) = split_ref(cur);
-            let Some(chunk) = chunks.get(index) else {
-                // The bump moved to a chunk added after our list was loaded.
-                chunks = self.chunks();
-                continue;
-            };
-            if used + words > chunk.len() {
-                if let Some(r) = self.alloc_in_new_chunk(cur, words) {
-                    return (r, self.chunks());
+            let used = split_ref(cur).1;
+            // `bump_len` is stored before `bump` names the new chunk, so a
+            // length read after `cur` is at least that of `cur`'s chunk; a
+            // longer one is caught by the failing compare-and-swap.
+            if used + words > self.bump_len.load(Ordering::Acquire) {
+                match self.alloc_in_new_chunk(cur, words) {
+                    Some(Some(r)) => return Some(r),
+                    Some(None) => return None,
+                    None => {
+                        cur = self.bump.load(Ordering::Acquire);
+                        continue;
+                    }
                 }
-                chunks = self.chunks();
-                cur = self.bump.load(Ordering::Acquire);
-                continue;
             }
             match self.bump.compare_exchange_weak(
                 cur,
@@ -128,45 +171,53 @@ impl Arena {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return (cur, chunks),
+                Ok(_) => {
+                    self.used_words.fetch_add(words, Ordering::Relaxed);
+                    return Some(cur);
+                }
                 Err(now) => cur = now,
             }
         }
     }
 
-    /// Adds an ordinary chunk and carves `words` from its start, unless the
-    /// bump moved on from `seen` meanwhile (`None`: retry).
-    fn alloc_in_new_chunk(&self, seen: NodeRef, words: usize) -> Option<NodeRef> {
-        let mut ordinary = self.grow.lock();
+    /// Adds an ordinary chunk and carves `words` from its start. `None`
+    /// (retry) if the bump moved on from `seen` meanwhile; `Some(None)` if
+    /// the arena is full.
+    fn alloc_in_new_chunk(&self, seen: NodeRef, words: usize) -> Option<Option<NodeRef>> {
+        let mut growth = self.grow.lock();
         if self.bump.load(Ordering::Acquire) != seen {
             return None;
         }
-        let size = FIRST_CHUNK_WORDS
-            .checked_shl(*ordinary)
+        let index = growth.chunks;
+        if index >= MAX_CHUNKS {
+            return Some(None);
+        }
+        let len = FIRST_CHUNK_WORDS
+            .checked_shl(growth.ordinary)
             .unwrap_or(MAX_CHUNK_WORDS)
             .min(MAX_CHUNK_WORDS)
             // Early chunks are smaller than the largest shared record.
             .max(words);
-        *ordinary += 1;
-        let index = self.push_chunk(zeroed_chunk(size));
-        // Published before the bump names it (invariant 3).
+        growth.chunks += 1;
+        growth.ordinary += 1;
+        self.install(index, zeroed(len));
+        // Slot, then length, then the bump that names them (invariant 3).
+        self.bump_len.store(len, Ordering::Release);
         self.bump.store(node_ref(index, words), Ordering::Release);
+        self.used_words.fetch_add(words, Ordering::Relaxed);
+        Some(Some(node_ref(index, 0)))
+    }
+
+    fn alloc_dedicated(&self, words: usize) -> Option<NodeRef> {
+        let mut growth = self.grow.lock();
+        let index = growth.chunks;
+        if index >= MAX_CHUNKS {
+            return None;
+        }
+        growth.chunks += 1;
+        self.install(index, zeroed(words));
+        self.used_words.fetch_add(words, Ordering::Relaxed);
         Some(node_ref(index, 0))
-    }
-
-    fn alloc_dedicated(&self, words: usize) -> (NodeRef, ChunkList) {
-        let _guard = self.grow.lock();
-        let index = self.push_chunk(zeroed_chunk(words));
-        (node_ref(index, 0), self.chunks())
-    }
-
-    /// Appends `chunk` to the published list; the caller holds `grow`.
-    fn push_chunk(&self, chunk: Chunk) -> usize {
-        let mut list = Vec::clone(&self.chunks.load());
-        list.push(chunk);
-        let index = list.len() - 1;
-        self.chunks.store(Arc::new(list));
-        index
     }
 }
 
@@ -180,23 +231,21 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         // 2000 and 5000 words outgrow the ordinary chunk made for them
         // (1024 and 4096 words by the doubling alone).
-        for words in [1, 3, 500, 2000, 511, 2, DEDICATED_WORDS + 1, 7, 5000, 9] {
-            let (r, chunks) = arena.alloc(words);
-            let (c, o) = split_ref(r);
-            let chunk = &chunks[c];
-            assert!(o + words <= chunk.len(), "record runs past its chunk");
-            for w in &chunk[o..o + words] {
+        let sizes = [1, 3, 500, 2000, 511, 2, DEDICATED_WORDS + 1, 7, 5000, 9];
+        for words in sizes {
+            let r = arena.alloc(words).unwrap();
+            let span = arena.words(r);
+            assert!(words <= span.len(), "record runs past its chunk");
+            for w in &span[..words] {
                 assert_eq!(w.load(Ordering::Relaxed), 0);
                 w.store(1, Ordering::Relaxed);
             }
+            let (c, o) = split_ref(r);
             for i in o..o + words {
                 assert!(seen.insert((c, i)), "word handed out twice");
             }
         }
-        assert_eq!(
-            arena.used_words(),
-            1 + 3 + 500 + 2000 + 511 + 2 + DEDICATED_WORDS + 1 + 7 + 5000 + 9
-        );
+        assert_eq!(arena.used_words(), sizes.iter().sum::<usize>());
     }
 
     #[test]
@@ -210,7 +259,8 @@ mod tests {
                         (0..3000)
                             .map(|i| {
                                 let words = 1 + (i * 7 + t) % 40;
-                                let (r, _) = arena.alloc(words);
+                                let r = arena.alloc(words).unwrap();
+                                assert!(arena.words(r).len() >= words);
                                 let (c, o) = split_ref(r);
                                 (c, o, words)
                             })
@@ -226,5 +276,16 @@ mod tests {
             let (a, b) = (pair[0], pair[1]);
             assert!(a.0 != b.0 || a.1 + a.2 <= b.1, "{a:?} overlaps {b:?}");
         }
+    }
+
+    #[test]
+    fn a_full_arena_refuses_instead_of_overflowing() {
+        let arena = Arena::new(0);
+        // Making 64 Ki real chunks would take 8 GiB: claim the slots.
+        arena.grow.lock().chunks = MAX_CHUNKS;
+        assert_eq!(arena.alloc(DEDICATED_WORDS + 1), None);
+        // The current chunk still serves small records until it is full.
+        assert!(arena.alloc(8).is_some());
+        assert_eq!(arena.alloc(FIRST_CHUNK_WORDS), None);
     }
 }

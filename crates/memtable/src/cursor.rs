@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use strata_core::{InternalKeyRef, SeqNo};
 
-use crate::arena::{ChunkList, NodeRef};
+use crate::arena::NodeRef;
 use crate::skiplist::{Header, NULL, Probe, SkipList};
 
 /// A position in a memtable's internal-key order, LevelDB style: `seek*`
@@ -18,7 +18,6 @@ use crate::skiplist::{Header, NULL, Probe, SkipList};
 /// lands on an entry; the value only when [`value`](Self::value) asks.
 pub struct MemTableCursor<'a> {
     list: &'a SkipList,
-    chunks: ChunkList,
     node: NodeRef,
     header: Option<Header>,
     key: Vec<u8>,
@@ -28,7 +27,6 @@ impl<'a> MemTableCursor<'a> {
     pub(crate) fn new(list: &'a SkipList) -> Self {
         Self {
             list,
-            chunks: list.chunks(),
             node: NULL,
             header: None,
             key: Vec::new(),
@@ -41,8 +39,8 @@ impl<'a> MemTableCursor<'a> {
             self.header = None;
             return;
         }
-        let h = self.list.header(&self.chunks, node);
-        self.list.read_key(&self.chunks, node, &h, &mut self.key);
+        let h = self.list.header(node);
+        self.list.read_key(node, &h, &mut self.key);
         self.header = Some(h);
     }
 
@@ -64,9 +62,22 @@ impl<'a> MemTableCursor<'a> {
     pub fn value(&self) -> Option<Bytes> {
         self.header.map(|h| {
             let mut out = Vec::with_capacity(h.value_len);
-            self.list.read_value(&self.chunks, self.node, &h, &mut out);
+            self.list.read_value(self.node, &h, &mut out);
             Bytes::from(out)
         })
+    }
+
+    /// Replaces `out`'s contents with the current entry's value, reusing its
+    /// allocation; false (and `out` empty) if not valid.
+    pub fn value_into(&self, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        match self.header {
+            Some(h) => {
+                self.list.read_value(self.node, &h, out);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Length of the current entry's value; `None` if not valid.
@@ -81,21 +92,19 @@ impl<'a> MemTableCursor<'a> {
 
     /// Positions on the first entry; invalid if the memtable is empty.
     pub fn seek_to_first(&mut self) {
-        let n = self.list.first(&mut self.chunks);
+        let n = self.list.first();
         self.land(n);
     }
 
     /// Positions on the last entry; invalid if the memtable is empty.
     pub fn seek_to_last(&mut self) {
-        let n = self.list.last(&mut self.chunks);
+        let n = self.list.last();
         self.land(n);
     }
 
     /// Positions on the newest version of the first user key `>= user_key`.
     pub fn seek(&mut self, user_key: &[u8]) {
-        let n = self
-            .list
-            .find_ge(&mut self.chunks, &Probe::first_of(user_key));
+        let n = self.list.find_ge(&Probe::first_of(user_key));
         self.land(n);
     }
 
@@ -104,67 +113,61 @@ impl<'a> MemTableCursor<'a> {
     /// is one, else the next user key's newest version.
     pub fn seek_visible(&mut self, user_key: &[u8], snapshot: SeqNo) {
         let probe = Probe::visible_at(user_key, snapshot);
-        let n = self.list.find_ge(&mut self.chunks, &probe);
+        let n = self.list.find_ge(&probe);
         self.land(n);
     }
 
     /// Positions on the first entry `>= target` in internal-key order.
     pub fn seek_internal(&mut self, target: InternalKeyRef<'_>) {
         let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
-        let n = self.list.find_ge(&mut self.chunks, &probe);
+        let n = self.list.find_ge(&probe);
         self.land(n);
     }
 
     /// Positions on the first entry `> target` in internal-key order.
     pub fn seek_after_internal(&mut self, target: InternalKeyRef<'_>) {
         let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
-        let n = self.list.find_gt(&mut self.chunks, &probe);
+        let n = self.list.find_gt(&probe);
         self.land(n);
     }
 
     /// Positions on the oldest version of the last user key `<= user_key`
     /// (the entry a reverse scan starting at `user_key` meets first).
     pub fn seek_for_prev(&mut self, user_key: &[u8]) {
-        let n = self
-            .list
-            .find_le(&mut self.chunks, &Probe::last_of(user_key));
+        let n = self.list.find_le(&Probe::last_of(user_key));
         self.land(n);
     }
 
     /// Positions on the last entry `<= target` in internal-key order.
     pub fn seek_for_prev_internal(&mut self, target: InternalKeyRef<'_>) {
         let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
-        let n = self.list.find_le(&mut self.chunks, &probe);
+        let n = self.list.find_le(&probe);
         self.land(n);
     }
 
     /// Positions on the last entry `< target` in internal-key order.
     pub fn seek_before_internal(&mut self, target: InternalKeyRef<'_>) {
         let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
-        let n = self.list.find_lt(&mut self.chunks, &probe);
+        let n = self.list.find_lt(&probe);
         self.land(n);
     }
 
     /// Positions on the last version of the last user key `< user_key`.
     pub(crate) fn seek_before_user_key(&mut self, user_key: &[u8]) {
-        let n = self
-            .list
-            .find_lt(&mut self.chunks, &Probe::first_of(user_key));
+        let n = self.list.find_lt(&Probe::first_of(user_key));
         self.land(n);
     }
 
     /// Positions on the newest version of the first user key `> user_key`.
     pub(crate) fn seek_after_user_key(&mut self, user_key: &[u8]) {
-        let n = self
-            .list
-            .find_gt(&mut self.chunks, &Probe::last_of(user_key));
+        let n = self.list.find_gt(&Probe::last_of(user_key));
         self.land(n);
     }
 
     /// Moves to the next entry; becomes invalid past the last. No-op if invalid.
     pub fn next(&mut self) {
         if self.header.is_some() {
-            let n = self.list.next(&mut self.chunks, self.node);
+            let n = self.list.next(self.node);
             self.land(n);
         }
     }
@@ -174,7 +177,7 @@ impl<'a> MemTableCursor<'a> {
     pub fn prev(&mut self) {
         if let Some(h) = self.header {
             let probe = Probe::new(&self.key, h.seqno, h.kind as u8);
-            let n = self.list.find_lt(&mut self.chunks, &probe);
+            let n = self.list.find_lt(&probe);
             self.land(n);
         }
     }

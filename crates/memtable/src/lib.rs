@@ -16,11 +16,11 @@
 //! * [`MemTable::approximate_memory_usage`] tells the engine when to rotate.
 //!
 //! ## Layout
-//! A node is one run of words in an arena chunk: two header words (key and
-//! value lengths; seqno, tower height and kind), one link per level of its
-//! tower (a quarter of the nodes have more than one), then the key and the
+//! A node is one run of words in an arena chunk: two header words (key
+//! length, tower height and value length; seqno and kind), one link per level of its
+//! tower (half the nodes have more than one), then the key and the
 //! value, each rounded up to whole words. A 16-byte key with a 100-byte
-//! value costs about 147 bytes, with no allocation per entry. Keys are
+//! value costs about 152 bytes, with no allocation per entry. Keys are
 //! stored big-endian by word, so a search compares 8 bytes per integer
 //! comparison, and a short key shares a cache line with the links a search
 //! follows. The arena is made of atomics so that it needs no `unsafe`;

@@ -13,11 +13,12 @@ use strata_core::{Error, Result, SeqNo, ValueKind};
 
 use crate::cursor::MemTableCursor;
 use crate::range::{MemTableRange, VisibleRange};
-use crate::skiplist::{NULL, Probe, SkipList};
+use crate::skiplist::{MAX_NODE_KEY, NULL, Probe, SkipList};
 
 /// Bytes an entry costs beyond its key and value bytes, at the least: two
 /// header words and one link. Keys and values are rounded up to whole
-/// 8-byte words, and one entry in four has more than one link.
+/// 8-byte words, and half the entries have more than one link (two on
+/// average).
 pub const ENTRY_OVERHEAD: usize = 3 * size_of::<u64>();
 
 /// One version of a key as stored in the memtable.
@@ -75,8 +76,11 @@ impl MemTable {
     /// Safe to call from many threads at once.
     ///
     /// # Errors
-    /// `InvalidArgument` if the key or the value is 4 GiB or longer, or the
-    /// seqno does not fit in 56 bits; nothing is inserted then.
+    /// `InvalidArgument` if the key is 16 MiB or longer, the value 4 GiB or
+    /// longer, or the seqno does not fit in 56 bits, or if the memtable is
+    /// full (64 GiB, or 65 536 values over 128 KiB); nothing is inserted
+    /// then. (strata's own limits, `strata_core::MAX_KEY_SIZE` and
+    /// `MAX_VALUE_SIZE`, are far below.)
     pub fn insert(
         &self,
         user_key: impl AsRef<[u8]>,
@@ -85,9 +89,9 @@ impl MemTable {
         value: impl AsRef<[u8]>,
     ) -> Result<()> {
         let (user_key, value) = (user_key.as_ref(), value.as_ref());
-        if u32::try_from(user_key.len()).is_err() || u32::try_from(value.len()).is_err() {
+        if user_key.len() > MAX_NODE_KEY || u32::try_from(value.len()).is_err() {
             return Err(Error::invalid_argument(format!(
-                "memtable entry too large: key of {} bytes, value of {} bytes (each must be under 4 GiB)",
+                "memtable entry too large: key of {} bytes (at most {MAX_NODE_KEY}), value of {} bytes (under 4 GiB)",
                 user_key.len(),
                 value.len()
             )));
@@ -101,6 +105,11 @@ impl MemTable {
             !self.contains_version(user_key, seqno),
             "seqno {seqno} inserted twice for the same key"
         );
+        if !self.list.insert(user_key, seqno, kind, value) {
+            return Err(Error::invalid_argument(
+                "memtable is full: its arena has made all 65 536 of its chunks",
+            ));
+        }
         // Seqnos mostly arrive in increasing order: the plain loads keep the
         // common path free of read-modify-write on the minimum.
         if seqno < self.min_seqno.load(Ordering::Relaxed) {
@@ -109,19 +118,13 @@ impl MemTable {
         if seqno > self.max_seqno.load(Ordering::Relaxed) {
             self.max_seqno.fetch_max(seqno, Ordering::Relaxed);
         }
-        self.list.insert(user_key, seqno, kind, value);
         Ok(())
     }
 
     /// True if some entry has exactly this user key and seqno (any kind).
     fn contains_version(&self, user_key: &[u8], seqno: SeqNo) -> bool {
-        let mut chunks = self.list.chunks();
-        let n = self
-            .list
-            .find_ge(&mut chunks, &Probe::visible_at(user_key, seqno));
-        n != NULL
-            && self.list.has_user_key(&chunks, n, user_key)
-            && self.list.header(&chunks, n).seqno == seqno
+        let n = self.list.find_ge(&Probe::visible_at(user_key, seqno));
+        n != NULL && self.list.has_user_key(n, user_key) && self.list.header(n).seqno == seqno
     }
 
     /// The newest version of `user_key` with `seqno <= snapshot`, tombstones
@@ -131,16 +134,13 @@ impl MemTable {
     /// Expiry is not judged here: a [`ValueKind::PutWithExpiry`] entry is
     /// returned whatever its expiry time.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Option<MemEntry> {
-        let mut chunks = self.list.chunks();
-        let n = self
-            .list
-            .find_ge(&mut chunks, &Probe::visible_at(user_key, snapshot));
-        if n == NULL || !self.list.has_user_key(&chunks, n, user_key) {
+        let n = self.list.find_ge(&Probe::visible_at(user_key, snapshot));
+        if n == NULL || !self.list.has_user_key(n, user_key) {
             return None;
         }
-        let h = self.list.header(&chunks, n);
+        let h = self.list.header(n);
         let mut value = Vec::with_capacity(h.value_len);
-        self.list.read_value(&chunks, n, &h, &mut value);
+        self.list.read_value(n, &h, &mut value);
         Some(MemEntry {
             seqno: h.seqno,
             kind: h.kind,

@@ -4,8 +4,8 @@
 //!
 //! | word | contents |
 //! | --- | --- |
-//! | 0 | key length (low 32 bits), value length (high 32 bits) |
-//! | 1 | seqno (high 56 bits), height (bits 4..8), kind (bits 0..4) |
+//! | 0 | key length (bits 0..24), tower height (bits 24..32), value length (bits 32..64) |
+//! | 1 | seqno (high 56 bits), kind (low 8 bits): the trailer |
 //! | 2 .. 2+h | links: the next node at levels 0 .. h-1 ([`NULL`] at the end) |
 //! | then | the user key, 8 bytes per word, big-endian, zero-padded |
 //! | then | the value, 8 bytes per word, little-endian, zero-padded |
@@ -36,10 +36,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as Atomic};
 
 use strata_core::{SeqNo, ValueKind};
 
-use crate::arena::{Arena, ChunkList, NodeRef, split_ref};
+use crate::arena::{Arena, NodeRef};
 
-/// Tallest tower; with a branching factor of 4 it indexes 4^12 entries.
-pub(crate) const MAX_HEIGHT: usize = 12;
+/// Tallest tower; with a branching factor of 2 it indexes 2^20 entries
+/// (a 64 MiB memtable of 116-byte entries holds about 440 000).
+///
+/// Branching 2, not RocksDB's 4: a search visits about as many nodes
+/// either way, but with 2 more of them sit in the upper levels that stay
+/// in cache. Measured on 1 M entries of 16-byte keys and 100-byte values:
+/// 2.0 µs per search against 3.0 µs, for 5 more bytes per entry.
+pub(crate) const MAX_HEIGHT: usize = 20;
+
+/// Longest key a node can hold (the header keeps its length in 24 bits).
+pub(crate) const MAX_NODE_KEY: usize = (1 << 24) - 1;
 
 /// The head node's ref; as a link target it means "no next node" (the head
 /// is never anyone's successor).
@@ -55,7 +64,13 @@ const HEADER_WORDS: usize = 2;
 pub(crate) struct Probe<'a> {
     pub(crate) user_key: &'a [u8],
     trailer: u128,
+    /// The key's first [`PROBE_WORDS`] words, computed once per search
+    /// rather than at every node.
+    head: [u64; PROBE_WORDS],
 }
+
+/// Key words a probe keeps ready: a 16-byte key needs no others.
+const PROBE_WORDS: usize = 2;
 
 /// Tag that sorts before every real kind at the same (user key, seqno).
 pub(crate) const TAG_FIRST: u8 = u8::MAX;
@@ -67,6 +82,7 @@ impl<'a> Probe<'a> {
         Self {
             user_key,
             trailer: (u128::from(seqno) << 8) | u128::from(tag),
+            head: std::array::from_fn(|i| key_word(user_key, i * 8)),
         }
     }
 
@@ -126,54 +142,57 @@ impl Header {
     }
 }
 
-/// The chunk words of the node at `r`, starting at the node.
-#[inline]
-fn node_words(chunks: &ChunkList, r: NodeRef) -> &[AtomicU64] {
-    let (c, o) = split_ref(r);
-    &chunks[c][o..]
-}
-
 #[inline]
 fn header(words: &[AtomicU64]) -> Header {
-    let lens = words[0].load(Atomic::Relaxed);
-    let trailer = words[1].load(Atomic::Relaxed);
+    let load = |i: usize| words.get(i).map_or(0, |w| w.load(Atomic::Relaxed));
+    let (lens, trailer) = (load(0), load(1));
     Header {
-        key_len: (lens & u64::from(u32::MAX)) as usize,
+        key_len: (lens & 0xff_ffff) as usize,
         value_len: (lens >> 32) as usize,
         seqno: trailer >> 8,
         // Only this module writes nodes, with a real kind.
-        kind: ValueKind::from_u8((trailer & 0xf) as u8).unwrap_or(ValueKind::Put),
-        height: ((trailer >> 4) & 0xf) as usize,
+        kind: ValueKind::from_u8(trailer as u8).unwrap_or(ValueKind::Put),
+        height: ((lens >> 24) & 0xff) as usize,
     }
 }
 
 /// How the node in `words` compares with `probe`.
 #[inline]
 fn cmp_node(words: &[AtomicU64], probe: &Probe<'_>) -> Ordering {
-    let lens = words[0].load(Atomic::Relaxed);
-    let trailer = words[1].load(Atomic::Relaxed);
-    let key_len = (lens & u64::from(u32::MAX)) as usize;
-    let height = ((trailer >> 4) & 0xf) as usize;
-    let key = &words[HEADER_WORDS + height..];
+    let [lens, trailer, ..] = words else {
+        // Not a node: only a bug could hand one over; end the search.
+        return Ordering::Greater;
+    };
+    let lens = lens.load(Atomic::Relaxed);
+    let key_len = (lens & 0xff_ffff) as usize;
+    let height = ((lens >> 24) & 0xff) as usize;
     // Zero padding is sound: if all words covering the shorter key are
     // equal, that key is a prefix of the other and the lengths decide.
     let common = key_len.min(probe.user_key.len()).div_ceil(8);
-    for (i, w) in key.iter().take(common).enumerate() {
+    let key = words.iter().skip(HEADER_WORDS + height).take(common);
+    for (i, w) in key.enumerate() {
         let ours = w.load(Atomic::Relaxed);
-        let theirs = key_word(probe.user_key, i * 8);
+        let theirs = match probe.head.get(i) {
+            Some(&w) => w,
+            None => key_word(probe.user_key, i * 8),
+        };
         if ours != theirs {
             return ours.cmp(&theirs);
         }
     }
-    let node_trailer = (u128::from(trailer >> 8) << 8) | u128::from(trailer & 0xf);
-    key_len
-        .cmp(&probe.user_key.len())
-        .then_with(|| probe.trailer.cmp(&node_trailer))
+    key_len.cmp(&probe.user_key.len()).then_with(|| {
+        probe
+            .trailer
+            .cmp(&u128::from(trailer.load(Atomic::Relaxed)))
+    })
 }
 
+/// The node after the one in `words` at `level` (`NULL` at the end).
 #[inline]
-fn next_at(chunks: &ChunkList, node: NodeRef, level: usize) -> NodeRef {
-    node_words(chunks, node)[HEADER_WORDS + level].load(Atomic::Acquire)
+fn link(words: &[AtomicU64], level: usize) -> NodeRef {
+    words
+        .get(HEADER_WORDS + level)
+        .map_or(NULL, |w| w.load(Atomic::Acquire))
 }
 
 /// The skiplist. Nodes are in `arena`; see the module docs.
@@ -184,21 +203,13 @@ pub(crate) struct SkipList {
     len: AtomicUsize,
 }
 
-/// Loads a chunk list that holds `node`'s chunk into `chunks` if it does
-/// not already (the node was published after `chunks` was loaded).
-#[inline]
-fn cover(arena: &Arena, chunks: &mut ChunkList, node: NodeRef) {
-    if split_ref(node).0 >= chunks.len() {
-        *chunks = arena.chunks();
-    }
-}
-
 impl SkipList {
     pub(crate) fn new() -> Self {
         // The head: a header with the full height and an empty key.
         let arena = Arena::new(HEADER_WORDS + MAX_HEIGHT);
-        let chunks = arena.chunks();
-        node_words(&chunks, HEAD)[1].store((MAX_HEIGHT as u64) << 4, Atomic::Relaxed);
+        if let Some(w) = arena.words(HEAD).first() {
+            w.store((MAX_HEIGHT as u64) << 24, Atomic::Relaxed);
+        }
         Self {
             arena,
             height: AtomicUsize::new(1),
@@ -215,34 +226,26 @@ impl SkipList {
         self.arena.used_words() * 8
     }
 
-    pub(crate) fn chunks(&self) -> ChunkList {
-        self.arena.chunks()
-    }
-
     /// The successor of `node` at level 0 (`NULL` past the end).
-    pub(crate) fn next(&self, chunks: &mut ChunkList, node: NodeRef) -> NodeRef {
-        let n = next_at(chunks, node, 0);
-        cover(&self.arena, chunks, n);
-        n
+    pub(crate) fn next(&self, node: NodeRef) -> NodeRef {
+        link(self.arena.words(node), 0)
     }
 
     /// Walks down from the head; at each level advances while `go_right`
     /// holds for the next node. Returns the last node passed (maybe the head)
     /// and the first one refused at level 0 (maybe `NULL`).
     #[inline]
-    fn descend(
-        &self,
-        chunks: &mut ChunkList,
-        mut go_right: impl FnMut(&[AtomicU64]) -> bool,
-    ) -> (NodeRef, NodeRef) {
+    fn descend(&self, mut go_right: impl FnMut(&[AtomicU64]) -> bool) -> (NodeRef, NodeRef) {
         let mut x = HEAD;
+        let mut x_words = self.arena.words(HEAD);
         let mut level = self.height.load(Atomic::Acquire) - 1;
         loop {
-            let next = next_at(chunks, x, level);
+            let next = link(x_words, level);
             if next != NULL {
-                cover(&self.arena, chunks, next);
-                if go_right(node_words(chunks, next)) {
+                let next_words = self.arena.words(next);
+                if go_right(next_words) {
                     x = next;
+                    x_words = next_words;
                     continue;
                 }
             }
@@ -254,110 +257,108 @@ impl SkipList {
     }
 
     /// First node `>= probe`, or `NULL`.
-    pub(crate) fn find_ge(&self, chunks: &mut ChunkList, probe: &Probe<'_>) -> NodeRef {
-        self.descend(chunks, |n| cmp_node(n, probe) == Ordering::Less)
-            .1
+    pub(crate) fn find_ge(&self, probe: &Probe<'_>) -> NodeRef {
+        self.descend(|n| cmp_node(n, probe) == Ordering::Less).1
     }
 
     /// First node `> probe`, or `NULL`.
-    pub(crate) fn find_gt(&self, chunks: &mut ChunkList, probe: &Probe<'_>) -> NodeRef {
-        self.descend(chunks, |n| cmp_node(n, probe) != Ordering::Greater)
-            .1
+    pub(crate) fn find_gt(&self, probe: &Probe<'_>) -> NodeRef {
+        self.descend(|n| cmp_node(n, probe) != Ordering::Greater).1
     }
 
     /// Last node `< probe`, or `NULL`.
-    pub(crate) fn find_lt(&self, chunks: &mut ChunkList, probe: &Probe<'_>) -> NodeRef {
-        self.descend(chunks, |n| cmp_node(n, probe) == Ordering::Less)
-            .0
+    pub(crate) fn find_lt(&self, probe: &Probe<'_>) -> NodeRef {
+        self.descend(|n| cmp_node(n, probe) == Ordering::Less).0
     }
 
     /// Last node `<= probe`, or `NULL`.
-    pub(crate) fn find_le(&self, chunks: &mut ChunkList, probe: &Probe<'_>) -> NodeRef {
-        self.descend(chunks, |n| cmp_node(n, probe) != Ordering::Greater)
-            .0
+    pub(crate) fn find_le(&self, probe: &Probe<'_>) -> NodeRef {
+        self.descend(|n| cmp_node(n, probe) != Ordering::Greater).0
     }
 
     /// First node, or `NULL`.
-    pub(crate) fn first(&self, chunks: &mut ChunkList) -> NodeRef {
-        self.next(chunks, HEAD)
+    pub(crate) fn first(&self) -> NodeRef {
+        self.next(HEAD)
     }
 
     /// Last node, or `NULL`.
-    pub(crate) fn last(&self, chunks: &mut ChunkList) -> NodeRef {
-        self.descend(chunks, |_| true).0
+    pub(crate) fn last(&self) -> NodeRef {
+        self.descend(|_| true).0
     }
 
     /// The header of `node` (not `NULL`).
-    pub(crate) fn header(&self, chunks: &ChunkList, node: NodeRef) -> Header {
-        header(node_words(chunks, node))
+    pub(crate) fn header(&self, node: NodeRef) -> Header {
+        header(self.arena.words(node))
     }
 
     /// True if `node`'s user key equals `user_key`.
-    pub(crate) fn has_user_key(&self, chunks: &ChunkList, node: NodeRef, user_key: &[u8]) -> bool {
-        let words = node_words(chunks, node);
+    pub(crate) fn has_user_key(&self, node: NodeRef, user_key: &[u8]) -> bool {
+        let words = self.arena.words(node);
         let h = header(words);
         h.key_len == user_key.len()
-            && words[h.key_start()..]
+            && words
                 .iter()
+                .skip(h.key_start())
                 .take(h.key_len.div_ceil(8))
                 .enumerate()
                 .all(|(i, w)| w.load(Atomic::Relaxed) == key_word(user_key, i * 8))
     }
 
     /// Replaces `out` with `node`'s user key.
-    pub(crate) fn read_key(
-        &self,
-        chunks: &ChunkList,
-        node: NodeRef,
-        h: &Header,
-        out: &mut Vec<u8>,
-    ) {
+    pub(crate) fn read_key(&self, node: NodeRef, h: &Header, out: &mut Vec<u8>) {
         out.clear();
-        let words = &node_words(chunks, node)[h.key_start()..];
+        let words = self
+            .arena
+            .words(node)
+            .get(h.key_start()..)
+            .unwrap_or_default();
         read_bytes(words, h.key_len, u64::to_be_bytes, out);
     }
 
     /// Appends `node`'s value to `out`.
-    pub(crate) fn read_value(
-        &self,
-        chunks: &ChunkList,
-        node: NodeRef,
-        h: &Header,
-        out: &mut Vec<u8>,
-    ) {
-        let words = &node_words(chunks, node)[h.value_start()..];
+    pub(crate) fn read_value(&self, node: NodeRef, h: &Header, out: &mut Vec<u8>) {
+        let words = self
+            .arena
+            .words(node)
+            .get(h.value_start()..)
+            .unwrap_or_default();
         read_bytes(words, h.value_len, u64::to_le_bytes, out);
     }
 
-    /// Inserts one entry. `key_len` and `value_len` must fit in 32 bits
-    /// (checked by the caller); `seqno` in 56.
-    pub(crate) fn insert(&self, user_key: &[u8], seqno: SeqNo, kind: ValueKind, value: &[u8]) {
+    /// Inserts one entry; false, inserting nothing, if the arena is full.
+    /// The key must be at most [`MAX_NODE_KEY`] bytes, the value under
+    /// 4 GiB and `seqno` within 56 bits (checked by the caller).
+    pub(crate) fn insert(
+        &self,
+        user_key: &[u8],
+        seqno: SeqNo,
+        kind: ValueKind,
+        value: &[u8],
+    ) -> bool {
         let height = random_height(seqno, user_key);
         let key_words = user_key.len().div_ceil(8);
         let words = HEADER_WORDS + height + key_words + value.len().div_ceil(8);
-        let (node, mut chunks) = self.arena.alloc(words);
-        {
-            let w = node_words(&chunks, node);
-            w[0].store(
-                user_key.len() as u64 | ((value.len() as u64) << 32),
+        let Some(node) = self.arena.alloc(words) else {
+            return false;
+        };
+        let w = self.arena.words(node);
+        if let [lens, trailer, ..] = w {
+            lens.store(
+                user_key.len() as u64 | ((height as u64) << 24) | ((value.len() as u64) << 32),
                 Atomic::Relaxed,
             );
-            w[1].store(
-                (seqno << 8) | ((height as u64) << 4) | kind as u64,
-                Atomic::Relaxed,
-            );
-            let key_at = HEADER_WORDS + height;
-            for (i, slot) in w[key_at..key_at + key_words].iter().enumerate() {
-                slot.store(key_word(user_key, i * 8), Atomic::Relaxed);
+            trailer.store((seqno << 8) | kind as u64, Atomic::Relaxed);
+        }
+        let key_at = HEADER_WORDS + height;
+        for (i, slot) in w.iter().skip(key_at).take(key_words).enumerate() {
+            slot.store(key_word(user_key, i * 8), Atomic::Relaxed);
+        }
+        for (slot, bytes) in w.iter().skip(key_at + key_words).zip(value.chunks(8)) {
+            let mut b = [0u8; 8];
+            if let Some(dst) = b.get_mut(..bytes.len()) {
+                dst.copy_from_slice(bytes);
             }
-            let value_at = key_at + key_words;
-            for (slot, bytes) in w[value_at..].iter().zip(value.chunks(8)) {
-                let mut b = [0u8; 8];
-                if let Some(dst) = b.get_mut(..bytes.len()) {
-                    dst.copy_from_slice(bytes);
-                }
-                slot.store(u64::from_le_bytes(b), Atomic::Relaxed);
-            }
+            slot.store(u64::from_le_bytes(b), Atomic::Relaxed);
         }
         self.height.fetch_max(height, Atomic::AcqRel);
 
@@ -368,22 +369,25 @@ impl SkipList {
         let mut x = HEAD;
         let top = self.height.load(Atomic::Acquire);
         for level in (0..top).rev() {
-            let (p, n) = self.splice_at(&mut chunks, x, level, &probe);
-            if let (Some(ps), Some(ns)) = (prev.get_mut(level), next.get_mut(level)) {
-                *ps = p;
-                *ns = n;
-            }
+            let (p, n) = self.splice_at(x, level, &probe);
+            prev[level] = p;
+            next[level] = n;
             x = p;
         }
         for level in 0..height {
+            let Some(own) = w.get(HEADER_WORDS + level) else {
+                break;
+            };
             loop {
-                node_words(&chunks, node)[HEADER_WORDS + level].store(next[level], Atomic::Relaxed);
-                let link = &node_words(&chunks, prev[level])[HEADER_WORDS + level];
+                own.store(next[level], Atomic::Relaxed);
+                let Some(link) = self.arena.words(prev[level]).get(HEADER_WORDS + level) else {
+                    break;
+                };
                 // Release publishes the node's words with the link.
                 match link.compare_exchange(next[level], node, Atomic::AcqRel, Atomic::Acquire) {
                     Ok(_) => break,
                     Err(_) => {
-                        let (p, n) = self.splice_at(&mut chunks, prev[level], level, &probe);
+                        let (p, n) = self.splice_at(prev[level], level, &probe);
                         prev[level] = p;
                         next[level] = n;
                     }
@@ -391,28 +395,25 @@ impl SkipList {
             }
         }
         self.len.fetch_add(1, Atomic::Relaxed);
+        true
     }
 
     /// From `start` (`< probe`), the last node `< probe` at `level` and its
     /// successor there.
-    fn splice_at(
-        &self,
-        chunks: &mut ChunkList,
-        start: NodeRef,
-        level: usize,
-        probe: &Probe<'_>,
-    ) -> (NodeRef, NodeRef) {
+    fn splice_at(&self, start: NodeRef, level: usize, probe: &Probe<'_>) -> (NodeRef, NodeRef) {
         let mut x = start;
+        let mut x_words = self.arena.words(start);
         loop {
-            let next = next_at(chunks, x, level);
+            let next = link(x_words, level);
             if next == NULL {
                 return (x, next);
             }
-            cover(&self.arena, chunks, next);
-            if cmp_node(node_words(chunks, next), probe) != Ordering::Less {
+            let next_words = self.arena.words(next);
+            if cmp_node(next_words, probe) != Ordering::Less {
                 return (x, next);
             }
             x = next;
+            x_words = next_words;
         }
     }
 }
@@ -432,14 +433,14 @@ fn read_bytes(words: &[AtomicU64], len: usize, to_bytes: fn(u64) -> [u8; 8], out
     }
 }
 
-/// A tower height in `1..=MAX_HEIGHT`, each level a quarter as likely as
-/// the one below, drawn from a hash of the entry (its seqno is unique).
+/// A tower height in `1..=MAX_HEIGHT`, each level half as likely as the
+/// one below, drawn from a hash of the entry (its seqno is unique).
 fn random_height(seqno: SeqNo, user_key: &[u8]) -> usize {
     let mut z = seqno ^ key_word(user_key, 0).rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
-    (1 + z.trailing_zeros() as usize / 2).min(MAX_HEIGHT)
+    (1 + z.trailing_zeros() as usize).min(MAX_HEIGHT)
 }
 
 #[cfg(test)]
@@ -447,16 +448,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heights_are_geometric_with_ratio_four() {
-        let mut counts = [0usize; MAX_HEIGHT + 1];
+    fn heights_are_geometric_with_ratio_two() {
+        let mut counts = [0usize; MAX_HEIGHT + 2];
         for s in 0..100_000u64 {
             counts[random_height(s, b"key")] += 1;
         }
         assert_eq!(counts[0], 0);
-        // Expected 75 000 / 18 750 / 4 688 for heights 1, 2, 3.
-        assert!((73_000..77_000).contains(&counts[1]), "{counts:?}");
-        assert!((17_500..20_000).contains(&counts[2]), "{counts:?}");
-        assert!((4_000..5_400).contains(&counts[3]), "{counts:?}");
+        assert_eq!(counts[MAX_HEIGHT + 1], 0);
+        // Expected 50 000 / 25 000 / 12 500 for heights 1, 2, 3.
+        assert!((48_500..51_500).contains(&counts[1]), "{counts:?}");
+        assert!((23_800..26_200).contains(&counts[2]), "{counts:?}");
+        assert!((11_600..13_400).contains(&counts[3]), "{counts:?}");
     }
 
     #[test]
@@ -466,15 +468,14 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             list.insert(k, i as u64 + 1, ValueKind::Put, b"v");
         }
-        let mut chunks = list.chunks();
-        let mut n = list.first(&mut chunks);
+        let mut n = list.first();
         let mut seen = Vec::new();
         let mut buf = Vec::new();
         while n != NULL {
-            let h = list.header(&chunks, n);
-            list.read_key(&chunks, n, &h, &mut buf);
+            let h = list.header(n);
+            list.read_key(n, &h, &mut buf);
             seen.push(buf.clone());
-            n = list.next(&mut chunks, n);
+            n = list.next(n);
         }
         let mut want: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
         want.sort();
