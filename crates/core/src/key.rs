@@ -193,6 +193,12 @@ impl<'a> InternalKeyRef<'a> {
         })
     }
 
+    /// Appends the encoded form (`user_key ‖ trailer`) to `dst`.
+    pub fn encode_into(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(self.user_key);
+        put_fixed64(dst, pack_trailer(self.seqno, self.kind));
+    }
+
     /// An owned copy.
     pub fn to_owned(&self) -> InternalKey {
         InternalKey::new(Bytes::copy_from_slice(self.user_key), self.seqno, self.kind)

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
 use strata_compaction::visible_to_a_snapshot;
 use strata_core::{FileSystem, Result, SeqNo};
 use strata_sstable::{TableBuilder, TableSummary};
@@ -37,18 +36,30 @@ pub(crate) fn write_table(
     let table_opts = opts.table_options().time_range(min_time, max_time);
     let file = fs.create(&path)?;
     let built = TableBuilder::new(file, &path, table_opts).and_then(|mut builder| {
-        let mut newer_kept: Option<(Bytes, SeqNo)> = None;
-        for (key, value) in slot.mem.iter() {
+        // The cursor copies each key out of the memtable's arena; the value
+        // and the encoded key reuse one buffer each.
+        let mut cursor = slot.mem.cursor();
+        cursor.seek_to_first();
+        let (mut encoded, mut value) = (Vec::new(), Vec::new());
+        let mut newer_kept: Option<(Vec<u8>, SeqNo)> = None;
+        while let Some(key) = cursor.key() {
             let keep = match &newer_kept {
-                Some((user, newer)) if *user == key.user_key => {
+                Some((user, newer)) if user[..] == *key.user_key => {
                     visible_to_a_snapshot(snapshots, key.seqno, *newer)
                 }
                 _ => true,
             };
             if keep {
-                builder.add(&key, &value)?;
-                newer_kept = Some((key.user_key.clone(), key.seqno));
+                encoded.clear();
+                key.encode_into(&mut encoded);
+                cursor.value_into(&mut value);
+                builder.add_encoded(&encoded, &value)?;
+                let kept = newer_kept.get_or_insert_with(|| (Vec::new(), 0));
+                kept.0.clear();
+                kept.0.extend_from_slice(key.user_key);
+                kept.1 = key.seqno;
             }
+            cursor.next();
         }
         builder.finish()
     });

@@ -63,14 +63,14 @@ impl Shared {
             }
         };
         target.slot.note_write_time(now);
-        let frozen = batch.freeze();
         // `check_limits` keeps every entry far below what the memtable
         // refuses; should one be refused anyway, its seqnos are still
         // published (later writers wait for them) and the database stops
         // taking writes, as for a failed WAL write.
         let mut refused = None;
-        for (seqno, kind, key, value) in frozen.iter() {
-            if let Err(e) = target.slot.mem.insert(key, seqno, kind, value) {
+        // The memtable copies the bytes: the batch is read in place.
+        for (seqno, op) in (base..).zip(batch.iter()) {
+            if let Err(e) = target.slot.mem.insert(op.key, seqno, op.kind, op.value) {
                 refused.get_or_insert(e);
             }
         }
