@@ -393,6 +393,9 @@ mod tests {
         fn encoded_order_matches_struct_order(a in key_strategy(), b in key_strategy()) {
             let (ea, eb) = (a.encode(), b.encode());
             prop_assert_eq!(compare_internal_keys(&ea, &eb), a.cmp(&b));
+            let mut borrowed = vec![7u8];
+            a.as_ref().encode_into(&mut borrowed);
+            prop_assert_eq!(&borrowed[1..], &ea[..], "the borrowed key encodes alike, appended");
             prop_assert_eq!(InternalKey::decode_from(&ea), Some(a));
         }
 
