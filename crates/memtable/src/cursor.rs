@@ -67,10 +67,9 @@ impl<'a> MemTableCursor<'a> {
         })
     }
 
-    /// Replaces `out`'s contents with the current entry's value, reusing its
-    /// allocation; false (and `out` empty) if not valid.
-    pub fn value_into(&self, out: &mut Vec<u8>) -> bool {
-        out.clear();
+    /// Appends the current entry's value to `out`; false (nothing
+    /// appended) if not valid.
+    pub fn append_value(&self, out: &mut Vec<u8>) -> bool {
         match self.header {
             Some(h) => {
                 self.list.read_value(self.node, &h, out);

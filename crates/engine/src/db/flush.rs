@@ -52,7 +52,8 @@ pub(crate) fn write_table(
             if keep {
                 encoded.clear();
                 key.encode_into(&mut encoded);
-                cursor.value_into(&mut value);
+                value.clear();
+                cursor.append_value(&mut value);
                 builder.add_encoded(&encoded, &value)?;
                 let kept = newer_kept.get_or_insert_with(|| (Vec::new(), 0));
                 kept.0.clear();

@@ -6,8 +6,8 @@
 //! and refills a small buffer per end: each refill makes a cursor, seeks just
 //! past the last internal key that end examined (or to the bound), and copies
 //! entries out, 8 the first time and twice as many each time after, up to
-//! [`REFILL`]. Copies are byte copies: the memtable keeps its entries in
-//! its own arena.
+//! [`REFILL`]. Copies are byte copies (the memtable keeps its entries in
+//! its own arena), into one buffer per refill that the entries then share.
 //!
 //! Invariants:
 //! 1. `front_pos < back_pos` in internal-key order whenever both are set;
@@ -169,6 +169,12 @@ impl MemSource {
     }
 
     fn refill_front(&mut self) {
+        let mut staged = Staged::default();
+        self.fill_front(&mut staged);
+        self.front_buf.extend(staged.into_entries());
+    }
+
+    fn fill_front(&mut self, staged: &mut Staged) {
         let mem = Arc::clone(&self.mem);
         let mut cursor = mem.cursor();
         self.seek_front(&mut cursor);
@@ -192,12 +198,10 @@ impl MemSource {
                     .as_ref()
                     .is_some_and(|k| k[..] == *key.user_key);
                 if !shadowed {
-                    let owned = key.to_owned();
-                    let value = cursor.value().unwrap_or_default();
+                    staged.push(&cursor, key);
                     let last = self.front_user_key.get_or_insert_with(Vec::new);
                     last.clear();
-                    last.extend_from_slice(&owned.user_key);
-                    self.front_buf.push_back((owned, value));
+                    last.extend_from_slice(key.user_key);
                     shadowed_steps = 0;
                 } else if shadowed_steps >= STEPS_BEFORE_SEEK {
                     // Past every version of the key: (k, 0, Delete) sorts
@@ -217,7 +221,7 @@ impl MemSource {
                 }
             }
             examined += 1;
-            if self.front_buf.len() >= batch || examined >= EXAMINE_FACTOR * batch {
+            if staged.len() >= batch || examined >= EXAMINE_FACTOR * batch {
                 self.front_pos = Some(key.to_owned());
                 return;
             }
@@ -226,6 +230,15 @@ impl MemSource {
     }
 
     fn refill_back(&mut self) {
+        let mut staged = Staged::default();
+        self.fill_back(&mut staged);
+        // Staged in descending order: each goes in front of the last.
+        for entry in staged.into_entries() {
+            self.back_buf.push_front(entry);
+        }
+    }
+
+    fn fill_back(&mut self, staged: &mut Staged) {
         let mem = Arc::clone(&self.mem);
         let mut cursor = mem.cursor();
         self.seek_back(&mut cursor);
@@ -243,16 +256,54 @@ impl MemSource {
                 return;
             }
             if key.seqno <= self.snapshot {
-                let value = cursor.value().unwrap_or_default();
-                self.back_buf.push_front((key.to_owned(), value));
+                staged.push(&cursor, key);
             }
             examined += 1;
-            if self.back_buf.len() >= batch || examined >= EXAMINE_FACTOR * batch {
+            if staged.len() >= batch || examined >= EXAMINE_FACTOR * batch {
                 self.back_pos = Some(key.to_owned());
                 return;
             }
             cursor.prev();
         }
+    }
+}
+
+/// Entries one refill copies out of the memtable, staged in one buffer so
+/// that a refill allocates twice however many entries it copies; each
+/// entry then shares the buffer.
+#[derive(Default)]
+struct Staged {
+    bytes: Vec<u8>,
+    /// Per entry: where its key starts in `bytes`, the key's and the
+    /// value's lengths (the value follows the key), seqno and kind.
+    entries: Vec<(usize, usize, usize, SeqNo, ValueKind)>,
+}
+
+impl Staged {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Copies the entry `cursor` is on (its key is `key`).
+    fn push(&mut self, cursor: &MemTableCursor<'_>, key: InternalKeyRef<'_>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(key.user_key);
+        cursor.append_value(&mut self.bytes);
+        let value_len = self.bytes.len() - start - key.user_key.len();
+        self.entries
+            .push((start, key.user_key.len(), value_len, key.seqno, key.kind));
+    }
+
+    fn into_entries(self) -> impl Iterator<Item = Entry> {
+        let bytes = Bytes::from(self.bytes);
+        self.entries
+            .into_iter()
+            .map(move |(start, key_len, value_len, seqno, kind)| {
+                let value_start = start + key_len;
+                let key = bytes.slice(start..value_start);
+                let value = bytes.slice(value_start..value_start + value_len);
+                (InternalKey::new(key, seqno, kind), value)
+            })
     }
 }
 
