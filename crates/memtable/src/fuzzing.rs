@@ -28,7 +28,8 @@ const KEYS: &[&[u8]] = &[
 ///
 /// Never panics unless the memtable disagrees with the model.
 pub fn memtable_ops(data: &[u8]) {
-    let mem = MemTable::new();
+    // A one-word key filter: every read goes through it, with collisions.
+    let mem = MemTable::with_filter(0);
     let mut model: BTreeMap<InternalKey, Bytes> = BTreeMap::new();
     let mut seqno: SeqNo = 0;
     let pick = |b: u8| Bytes::from_static(KEYS[b as usize % KEYS.len()]);

@@ -9,6 +9,8 @@
 //! * [`MemTable::insert`] copies one version of a key into the arena;
 //! * [`MemTable::get`] returns the newest version visible at a snapshot
 //!   (a value, a value with expiry, or a tombstone) as a [`MemEntry`];
+//!   a memtable made by [`MemTable::with_filter`] keeps a bloom filter of
+//!   its user keys, so a `get` of a key it lacks usually costs one load;
 //! * [`MemTable::range`] / [`MemTable::iter`] yield every version in
 //!   internal-key order, forwards and backwards; [`MemTable::visible_range`]
 //!   yields only the newest visible version per user key;
@@ -97,6 +99,7 @@
 
 mod arena;
 mod cursor;
+mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 mod memtable;

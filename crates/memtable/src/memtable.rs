@@ -12,6 +12,7 @@ use bytes::Bytes;
 use strata_core::{Error, Result, SeqNo, ValueKind};
 
 use crate::cursor::MemTableCursor;
+use crate::filter::KeyFilter;
 use crate::range::{MemTableRange, VisibleRange};
 use crate::skiplist::{MAX_NODE_KEY, NULL, Probe, SkipList};
 
@@ -46,6 +47,8 @@ impl MemEntry {
 /// See the [crate docs](crate) for the ordering, visibility and concurrency rules.
 pub struct MemTable {
     list: SkipList,
+    /// Bloom filter over user keys, if the memtable was made with one.
+    filter: Option<KeyFilter>,
     /// Smallest seqno inserted; `SeqNo::MAX` while empty.
     min_seqno: AtomicU64,
     /// Largest seqno inserted; meaningful only once `len() > 0`.
@@ -53,10 +56,29 @@ pub struct MemTable {
 }
 
 impl MemTable {
-    /// An empty memtable.
+    /// An empty memtable without a key filter.
     pub fn new() -> Self {
         Self {
             list: SkipList::new(),
+            filter: None,
+            min_seqno: AtomicU64::new(SeqNo::MAX),
+            max_seqno: AtomicU64::new(0),
+        }
+    }
+
+    /// An empty memtable with a bloom filter over its user keys, sized for
+    /// about `expected_bytes` of [`approximate_memory_usage`] (one bit per
+    /// 8 bytes, at most 8 MiB; allocated up front, not counted in the
+    /// usage). [`get`](Self::get) of a key the memtable does not hold then
+    /// usually answers from one word instead of a skiplist search; each
+    /// insert pays a hash and at most one atomic OR. A memtable that grows
+    /// past `expected_bytes` stays correct, with more false positives.
+    ///
+    /// [`approximate_memory_usage`]: Self::approximate_memory_usage
+    pub fn with_filter(expected_bytes: usize) -> Self {
+        Self {
+            list: SkipList::new(),
+            filter: Some(KeyFilter::new(expected_bytes)),
             min_seqno: AtomicU64::new(SeqNo::MAX),
             max_seqno: AtomicU64::new(0),
         }
@@ -105,6 +127,10 @@ impl MemTable {
             !self.contains_version(user_key, seqno),
             "seqno {seqno} inserted twice for the same key"
         );
+        // Before the node is linked: a read that finds it sees the bits.
+        if let Some(filter) = &self.filter {
+            filter.insert(KeyFilter::hash(user_key));
+        }
         if !self.list.insert(user_key, seqno, kind, value) {
             return Err(Error::invalid_argument(
                 "memtable is full: its arena has made all 65 536 of its chunks",
@@ -134,6 +160,11 @@ impl MemTable {
     /// Expiry is not judged here: a [`ValueKind::PutWithExpiry`] entry is
     /// returned whatever its expiry time.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Option<MemEntry> {
+        if let Some(filter) = &self.filter
+            && !filter.may_contain(KeyFilter::hash(user_key))
+        {
+            return None;
+        }
         let n = self.list.find_ge(&Probe::visible_at(user_key, snapshot));
         if n == NULL || !self.list.has_user_key(n, user_key) {
             return None;
@@ -223,6 +254,10 @@ impl fmt::Debug for MemTable {
         f.debug_struct("MemTable")
             .field("len", &self.len())
             .field("approximate_memory_usage", &self.approximate_memory_usage())
+            .field(
+                "filter_bytes",
+                &self.filter.as_ref().map_or(0, KeyFilter::size_bytes),
+            )
             .field("min_seqno", &self.min_seqno())
             .field("max_seqno", &self.max_seqno())
             .finish()

@@ -70,7 +70,9 @@ impl Xorshift {
 
 #[test]
 fn concurrent_writers_and_readers_agree_with_model() {
-    let mem = Arc::new(MemTable::new());
+    // With a small key filter: gets that race inserts also check that a
+    // key's filter bits are set before its node can be found.
+    let mem = Arc::new(MemTable::with_filter(64 << 10));
     // Last seqno each writer finished inserting: every seqno <= min over
     // writers is fully inserted (the engine's "published" watermark).
     let progress: Arc<Vec<AtomicU64>> = Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());

@@ -143,7 +143,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         fs: &*fs,
         dir,
         opts: &opts,
-        slot: MemSlot::new(0),
+        slot: MemSlot::new(0, opts.memtable_size),
         added: Vec::new(),
         last_seqno: state.last_seqno(),
         records: 0,
@@ -214,7 +214,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Opened> {
         block_cache,
         opts.mmap_reads,
     ));
-    let active = Arc::new(MemSlot::new(wal_number));
+    let active = Arc::new(MemSlot::new(wal_number, opts.memtable_size));
     let tables = state
         .levels()
         .iter()
@@ -363,7 +363,7 @@ impl Replay<'_> {
     fn flush(&mut self) -> Result<()> {
         let number = *self.next_file;
         *self.next_file += 1;
-        let slot = std::mem::replace(&mut self.slot, MemSlot::new(0));
+        let slot = std::mem::replace(&mut self.slot, MemSlot::new(0, self.opts.memtable_size));
         // No snapshot exists yet: only the newest version of a key is kept.
         if let Some(meta) = write_table(self.fs, self.dir, self.opts, &slot, number, &[])? {
             self.added.push(meta);

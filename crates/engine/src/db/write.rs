@@ -209,7 +209,7 @@ impl Shared {
             let _ = self.fs.remove(&path);
             return Err(e);
         }
-        let slot = Arc::new(MemSlot::new(number));
+        let slot = Arc::new(MemSlot::new(number, self.opts.memtable_size));
         let old_wal = std::mem::replace(&mut target.wal, wal);
         if self.opts.sync_policy == SyncPolicy::Never {
             // `close` syncs it if its memtable is not flushed by then.

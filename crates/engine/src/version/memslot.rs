@@ -19,9 +19,11 @@ pub(crate) struct MemSlot {
 }
 
 impl MemSlot {
-    pub(crate) fn new(log_number: u64) -> Self {
+    /// A slot for a new memtable of about `memtable_size` bytes, with a
+    /// key filter sized for it (point reads of keys it lacks skip it).
+    pub(crate) fn new(log_number: u64, memtable_size: usize) -> Self {
         Self {
-            mem: Arc::new(MemTable::new()),
+            mem: Arc::new(MemTable::with_filter(memtable_size)),
             log_number,
             min_time_ms: AtomicU64::new(u64::MAX),
             max_time_ms: AtomicU64::new(0),
