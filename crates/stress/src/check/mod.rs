@@ -113,7 +113,7 @@ impl Checker {
         let crashed = run_verify(&check, "the crashed directory")?;
         count_leftovers(&crashed, &mut report);
 
-        let db = Db::open(&check, checker_options(self.strategy))
+        let db = while_locked(|| Db::open(&check, checker_options(self.strategy)))
             .map_err(|e| engine("opening the crashed directory", &e))?;
         let state = self.check_open_db(&db, round, &logs, &mut report);
         let closed = db
@@ -229,7 +229,8 @@ fn engine(what: &str, e: &strata::Error) -> Violation {
 
 /// `strata::verify` of `dir`; any problem is a violation.
 fn run_verify(dir: &Path, what: &str) -> Result<VerifyReport, Violation> {
-    let report = strata::verify(dir).map_err(|e| engine(&format!("verifying {what}"), &e))?;
+    let report = while_locked(|| strata::verify(dir))
+        .map_err(|e| engine(&format!("verifying {what}"), &e))?;
     if report.is_ok() {
         return Ok(report);
     }
@@ -242,6 +243,27 @@ fn run_verify(dir: &Path, what: &str) -> Result<VerifyReport, Violation> {
             problems.join("\n  ")
         ),
     ))
+}
+
+/// Runs `f` again while it fails with `Locked`, for up to about 2 s.
+///
+/// The checker's own handles are closed before the next one opens, but a
+/// process spawned by another thread of this process (the crash tests run
+/// several stress runs at once) holds a copy of every open descriptor
+/// from its fork until its exec, and with it any `flock` the directory's
+/// lock file carried; the lock is released a moment later. A directory
+/// still locked after 2 s is a real error.
+fn while_locked<T>(mut f: impl FnMut() -> strata::Result<T>) -> strata::Result<T> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(strata::Error::Locked { .. }) if tries < 200 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn count_leftovers(report: &VerifyReport, round: &mut RoundReport) {
