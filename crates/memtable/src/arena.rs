@@ -86,8 +86,6 @@ pub(crate) struct Arena {
     /// The chunk small records are carved from and the words already handed
     /// out of it, as a [`NodeRef`] to the next free word.
     bump: AtomicU64,
-    /// The current ordinary chunk's length in words.
-    bump_len: AtomicUsize,
     grow: Mutex<Growth>,
     /// Words handed out, the memory charge.
     used_words: AtomicUsize,
@@ -101,7 +99,6 @@ impl Arena {
         let arena = Self {
             directories: (0..FANOUT).map(|_| OnceLock::new()).collect(),
             bump: AtomicU64::new(node_ref(0, reserved)),
-            bump_len: AtomicUsize::new(len),
             grow: Mutex::new(Growth {
                 chunks: 1,
                 ordinary: 1,
@@ -151,11 +148,12 @@ impl Arena {
         }
         let mut cur = self.bump.load(Ordering::Acquire);
         loop {
-            let used = split_ref(cur).1;
-            // `bump_len` is stored before `bump` names the new chunk, so a
-            // length read after `cur` is at least that of `cur`'s chunk; a
-            // longer one is caught by the failing compare-and-swap.
-            if used + words > self.bump_len.load(Ordering::Acquire) {
+            let (index, used) = split_ref(cur);
+            // The length of the chunk `cur` names, read from that chunk (set
+            // before the bump named it): a length kept beside the bump could
+            // be the next chunk's while the bump still names this one.
+            let len = self.words(node_ref(index, 0)).len();
+            if used + words > len {
                 match self.alloc_in_new_chunk(cur, words) {
                     Some(Some(r)) => return Some(r),
                     Some(None) => return None,
@@ -201,8 +199,7 @@ impl Arena {
         growth.chunks += 1;
         growth.ordinary += 1;
         self.install(index, zeroed(len));
-        // Slot, then length, then the bump that names them (invariant 3).
-        self.bump_len.store(len, Ordering::Release);
+        // The slot, then the bump that names it (invariant 3).
         self.bump.store(node_ref(index, words), Ordering::Release);
         self.used_words.fetch_add(words, Ordering::Relaxed);
         Some(Some(node_ref(index, 0)))
@@ -276,6 +273,23 @@ mod tests {
             let (a, b) = (pair[0], pair[1]);
             assert!(a.0 != b.0 || a.1 + a.2 <= b.1, "{a:?} overlaps {b:?}");
         }
+    }
+
+    /// Another thread growing the arena installs the next chunk before it
+    /// moves the bump. A record that no longer fits the current chunk must
+    /// not be placed there on the strength of the new chunk's length.
+    #[test]
+    fn a_chunk_installed_but_not_yet_bumped_to_does_not_stretch_the_current_one() {
+        let arena = Arena::new(0);
+        assert!(arena.alloc(500).is_some());
+        {
+            let mut growth = arena.grow.lock();
+            arena.install(growth.chunks, zeroed(MAX_CHUNK_WORDS));
+            growth.chunks += 1;
+        }
+        let r = arena.alloc(100).unwrap();
+        assert!(arena.words(r).len() >= 100, "record placed past its chunk");
+        assert_ne!(split_ref(r).0, 0);
     }
 
     #[test]

@@ -91,7 +91,9 @@ impl<'a> Probe<'a> {
         Self::new(user_key, SeqNo::MAX, TAG_FIRST)
     }
 
-    /// Sorts after every version of `user_key`.
+    /// `(user_key, 0, TAG_LAST)`: after every version of `user_key` except
+    /// `(user_key, 0, Delete)`, which it equals; hence only for the
+    /// inclusive searches (`find_le`, `find_gt`).
     pub(crate) fn last_of(user_key: &'a [u8]) -> Self {
         Self::new(user_key, 0, TAG_LAST)
     }
@@ -342,6 +344,12 @@ impl SkipList {
             return false;
         };
         let w = self.arena.words(node);
+        if w.len() < words {
+            // The arena hands out whole records (its invariant 2); refuse
+            // rather than store a cut one.
+            debug_assert!(false, "arena handed out {} of {words} words", w.len());
+            return false;
+        }
         if let [lens, trailer, ..] = w {
             lens.store(
                 user_key.len() as u64 | ((height as u64) << 24) | ((value.len() as u64) << 32),
