@@ -118,14 +118,14 @@ impl<'a> MemTableCursor<'a> {
 
     /// Positions on the first entry `>= target` in internal-key order.
     pub fn seek_internal(&mut self, target: InternalKeyRef<'_>) {
-        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let probe = Probe::of(target);
         let n = self.list.find_ge(&probe);
         self.land(n);
     }
 
     /// Positions on the first entry `> target` in internal-key order.
     pub fn seek_after_internal(&mut self, target: InternalKeyRef<'_>) {
-        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let probe = Probe::of(target);
         let n = self.list.find_gt(&probe);
         self.land(n);
     }
@@ -139,14 +139,14 @@ impl<'a> MemTableCursor<'a> {
 
     /// Positions on the last entry `<= target` in internal-key order.
     pub fn seek_for_prev_internal(&mut self, target: InternalKeyRef<'_>) {
-        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let probe = Probe::of(target);
         let n = self.list.find_le(&probe);
         self.land(n);
     }
 
     /// Positions on the last entry `< target` in internal-key order.
     pub fn seek_before_internal(&mut self, target: InternalKeyRef<'_>) {
-        let probe = Probe::new(target.user_key, target.seqno, target.kind as u8);
+        let probe = Probe::of(target);
         let n = self.list.find_lt(&probe);
         self.land(n);
     }

@@ -34,7 +34,7 @@
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as Atomic};
 
-use strata_core::{SeqNo, ValueKind};
+use strata_core::{InternalKeyRef, SeqNo, ValueKind};
 
 use crate::arena::{Arena, NodeRef};
 
@@ -84,6 +84,11 @@ impl<'a> Probe<'a> {
             trailer: (u128::from(seqno) << 8) | u128::from(tag),
             head: std::array::from_fn(|i| key_word(user_key, i * 8)),
         }
+    }
+
+    /// Exactly `target`'s position in the order.
+    pub(crate) fn of(target: InternalKeyRef<'a>) -> Self {
+        Self::new(target.user_key, target.seqno, target.kind as u8)
     }
 
     /// Sorts before every version of `user_key`.
