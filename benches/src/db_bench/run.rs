@@ -317,17 +317,7 @@ impl<S: Store> Run<'_, S> {
     fn read_while_writing(&self) -> StoreResult<WorkloadResult> {
         let stop = AtomicBool::new(false);
         let (readers, writes) = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| -> StoreResult<u64> {
-                // Its own stream of keys: thread number past every reader's.
-                let t = self.config.worker_threads() as u64;
-                let mut j = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let i = self.random_index(t, j);
-                    self.store.put(&sorted_key(i), self.values.value(i))?;
-                    j += 1;
-                }
-                Ok(j)
-            });
+            let writer = scope.spawn(|| self.write_until(&stop));
             let readers = self.timed(true, |t, rec| self.read_random(t, rec));
             // Before anything can return: the writer runs until told.
             stop.store(true, Ordering::Relaxed);
@@ -339,6 +329,24 @@ impl<S: Store> Run<'_, S> {
         result.background_writes = Some(writes);
         result.bytes_written = writes * (KEY_LEN + self.values.size()) as u64;
         Ok(result)
+    }
+
+    /// readwhilewriting's writer: random puts until `stop`, and at least
+    /// one however soon it is set (a small run under load can finish its
+    /// reads before this thread is first scheduled; the workload still
+    /// reports a write). Returns the puts made.
+    pub(super) fn write_until(&self, stop: &AtomicBool) -> StoreResult<u64> {
+        // Its own stream of keys: thread number past every reader's.
+        let t = self.config.worker_threads() as u64;
+        let mut j = 0;
+        loop {
+            let i = self.random_index(t, j);
+            self.store.put(&sorted_key(i), self.values.value(i))?;
+            j += 1;
+            if stop.load(Ordering::Relaxed) {
+                return Ok(j);
+            }
+        }
     }
 
     /// Runs `body(thread, recorder)` on every worker thread and merges what

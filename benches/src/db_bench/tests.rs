@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::run::Run;
 use super::*;
 use crate::sorted_key;
 
@@ -152,6 +153,24 @@ fn a_store_returning_wrong_values_fails_the_read_workloads() {
     assert!(err.to_string().contains("wrong value"), "{err}");
     let err = run_workload(&store, Workload::ReadWhileWriting, &config, &NoProgress).unwrap_err();
     assert!(err.to_string().contains("wrong value"), "{err}");
+}
+
+#[test]
+fn readwhilewritings_writer_writes_once_even_if_told_to_stop_before_it_starts() {
+    // Under load, a small run's readers can finish before the writer
+    // thread is first scheduled; the workload must still have written.
+    let store = MapStore::default();
+    let config = small(1);
+    let run = Run {
+        store: &store,
+        workload: Workload::ReadWhileWriting,
+        config: &config,
+        values: ValueSource::new(config.value_size, config.seed),
+        progress: &NoProgress,
+    };
+    let stopped = AtomicBool::new(true);
+    assert_eq!(run.write_until(&stopped).unwrap(), 1);
+    assert_eq!(store.puts.lock().unwrap().len(), 1);
 }
 
 #[test]
