@@ -468,8 +468,21 @@ impl SkipList {
     }
 
     /// True if `probe` falls between the level-0 predecessor and successor
-    /// of `splice` (the head is before every key, `NULL` after).
+    /// of `splice` (the head is before every key, `NULL` after), and they
+    /// are still adjacent.
+    ///
+    /// Adjacency is what makes the upper levels safe to link from without
+    /// comparing: each of the splice's successors above level 0 is a node
+    /// after the level-0 predecessor, so with nothing between the two
+    /// level-0 nodes it is at or after the level-0 successor, hence after
+    /// `probe`. Without it, a node inserted concurrently into the gap (and
+    /// recorded as an upper successor while the last insert linked) could
+    /// sit before `probe`, and a swap on its unchanged link would place
+    /// `probe` before it.
     fn brackets(&self, splice: &Splice, probe: &Probe<'_>) -> bool {
+        if link(self.arena.words(splice.prev[0]), 0) != splice.next[0] {
+            return false;
+        }
         let after_prev = match splice.prev[0] {
             HEAD => true,
             p => cmp_node(self.arena.words(p), probe) == Ordering::Less,
@@ -625,6 +638,48 @@ mod tests {
         }
         want.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         assert_eq!(entries_checking_levels(&list), want);
+    }
+
+    /// A seqno at which `key` gets a tower of at least 2.
+    fn tall(key: &[u8], from: SeqNo) -> SeqNo {
+        (from..)
+            .find(|&s| random_height(s, key) >= 2)
+            .unwrap_or(from)
+    }
+
+    #[test]
+    fn a_splice_whose_level_0_gap_was_filled_is_not_linked_from() {
+        // The state a race can leave: after linking 20, the splice holds
+        // 20 -> 50 at level 0 but 20 -> 30 at level 1, 30 having been
+        // inserted into the gap by a writer without the splice. A key
+        // between 30 and 50 must not be linked at level 1 before 30.
+        let list = SkipList::new();
+        let mut seqno = 0;
+        let mut put = |list: &SkipList, k: u64| {
+            seqno = tall(&key_of(k), seqno + 1);
+            assert!(list.insert(&key_of(k), seqno, ValueKind::Put, b"v"));
+        };
+        put(&list, 10);
+        put(&list, 50);
+        put(&list, 20);
+        {
+            // Held, so this insert descends and leaves the splice alone.
+            let _held = list.last_splice.lock();
+            put(&list, 30);
+        }
+        let thirty = list.find_ge(&Probe::first_of(&key_of(30)));
+        {
+            let mut splice = list.last_splice.lock();
+            assert_eq!(splice.next[0], list.find_ge(&Probe::first_of(&key_of(50))));
+            splice.next[1] = thirty;
+        }
+        put(&list, 40);
+        let keys: Vec<Vec<u8>> = entries_checking_levels(&list)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let want: Vec<Vec<u8>> = [10, 20, 30, 40, 50].map(key_of).into();
+        assert_eq!(keys, want);
     }
 
     #[test]
