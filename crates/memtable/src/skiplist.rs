@@ -227,9 +227,10 @@ pub(crate) struct SkipList {
 /// predecessor on the levels of its tower brackets every key between the
 /// node and its level-0 successor. An insert in that gap (the next key of
 /// an ascending load) can start from there instead of descending from the
-/// head. A bracket gone stale through concurrent inserts is harmless:
-/// linking compares-and-swaps the expected successor and re-searches the
-/// level from the predecessor when it has changed.
+/// head, as long as the level-0 predecessor still links to the level-0
+/// successor (see [`SkipList::brackets`]); links changed since at other
+/// levels are caught by the linking compare-and-swap, which re-searches
+/// the level from the predecessor.
 #[derive(Clone, Copy)]
 struct Splice {
     prev: [NodeRef; MAX_HEIGHT],
