@@ -23,6 +23,18 @@ pub struct MemTableCursor<'a> {
     key: Vec<u8>,
 }
 
+/// Where a cursor of one memtable stood: a later cursor of the same
+/// memtable can go on from there with [`MemTableCursor::seek_after_position`]
+/// instead of searching from the top of the skiplist.
+///
+/// It stays usable for as long as the memtable lives: entries are never
+/// removed from a memtable, so the entry it names is never unlinked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorPosition {
+    list: u64,
+    node: NodeRef,
+}
+
 impl<'a> MemTableCursor<'a> {
     pub(crate) fn new(list: &'a SkipList) -> Self {
         Self {
@@ -87,6 +99,29 @@ impl<'a> MemTableCursor<'a> {
     /// True if the cursor is on a version of `user_key`.
     pub fn on_user_key(&self, user_key: &[u8]) -> bool {
         self.header.is_some() && self.key == user_key
+    }
+
+    /// Where the cursor stands; `None` if not valid.
+    pub fn position(&self) -> Option<CursorPosition> {
+        self.header.map(|_| CursorPosition {
+            list: self.list.id(),
+            node: self.node,
+        })
+    }
+
+    /// Positions on the entry after the one at `pos`, in O(1): the first
+    /// entry `>` that one's key, as [`seek_after_internal`] with its key
+    /// would find. Returns false, and leaves the cursor where it was, if
+    /// `pos` was taken in another memtable.
+    ///
+    /// [`seek_after_internal`]: Self::seek_after_internal
+    pub fn seek_after_position(&mut self, pos: CursorPosition) -> bool {
+        if pos.list != self.list.id() {
+            return false;
+        }
+        let n = self.list.next(pos.node);
+        self.land(n);
+        true
     }
 
     /// Positions on the first entry; invalid if the memtable is empty.

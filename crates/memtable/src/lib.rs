@@ -106,7 +106,7 @@ mod memtable;
 mod range;
 mod skiplist;
 
-pub use cursor::MemTableCursor;
+pub use cursor::{CursorPosition, MemTableCursor};
 pub use memtable::{ENTRY_OVERHEAD, MemEntry, MemTable};
 pub use range::{MemTableRange, VisibleRange};
 

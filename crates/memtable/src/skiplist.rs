@@ -212,6 +212,9 @@ fn link(words: &[AtomicU64], level: usize) -> NodeRef {
 
 /// The skiplist. Nodes are in `arena`; see the module docs.
 pub(crate) struct SkipList {
+    /// Unique among the skiplists of the process: tells whether a
+    /// [`CursorPosition`](crate::CursorPosition) was taken in this list.
+    id: u64,
     arena: Arena,
     /// Height of the tallest tower linked so far (at least 1).
     height: AtomicUsize,
@@ -253,7 +256,9 @@ impl SkipList {
         if let Some(w) = arena.words(HEAD).first() {
             w.store((MAX_HEIGHT as u64) << 24, Atomic::Relaxed);
         }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Self {
+            id: NEXT_ID.fetch_add(1, Atomic::Relaxed),
             arena,
             height: AtomicUsize::new(1),
             len: AtomicUsize::new(0),
@@ -263,6 +268,11 @@ impl SkipList {
 
     pub(crate) fn len(&self) -> usize {
         self.len.load(Atomic::Relaxed)
+    }
+
+    /// This list's process-wide unique id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Bytes of arena handed out to nodes.

@@ -262,6 +262,49 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A position saved on any entry resumes, after more inserts, on the
+    /// first entry after that entry's key, as a search for the key would;
+    /// a cursor of another memtable refuses it and stays where it was.
+    #[test]
+    fn a_saved_position_resumes_where_a_seek_past_its_key_lands(
+        writes in writes(),
+        split in 0usize..80,
+    ) {
+        let split = split.min(writes.len());
+        let (mem, _) = build(&writes[..split]);
+        let mut saved = Vec::new();
+        let mut cursor = mem.cursor();
+        cursor.seek_to_first();
+        while let (Some(key), Some(pos)) = (cursor.key(), cursor.position()) {
+            saved.push((key.to_owned(), pos));
+            cursor.next();
+        }
+        prop_assert_eq!(saved.len(), split);
+        let (mem, _) = build_into(mem, &writes[split..]);
+        // The same entries in another memtable, and all of them in the model.
+        let (other, model) = build(&writes);
+        for (key, pos) in saved {
+            let expected = model
+                .range((Bound::Excluded(&key), Bound::Unbounded))
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()));
+            let mut resumed = mem.cursor();
+            prop_assert!(resumed.seek_after_position(pos));
+            let got = resumed.key().map(|k| (k.to_owned(), resumed.value().unwrap()));
+            prop_assert_eq!(got, expected);
+
+            let mut foreign = other.cursor();
+            foreign.seek_to_last();
+            let before = foreign.key().map(|k| k.to_owned());
+            prop_assert!(!foreign.seek_after_position(pos));
+            prop_assert_eq!(foreign.key().map(|k| k.to_owned()), before);
+        }
+    }
+}
+
 #[test]
 fn inverted_and_empty_ranges_yield_nothing() {
     let mem = MemTable::new();
